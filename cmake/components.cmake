@@ -1,0 +1,28 @@
+# One static library per directory of src/cotrain (core, text, io, ...), so that
+# a change in one layer rebuilds only what depends on it, and so that the layers'
+# dependencies are written down in one place (src/cotrain/CMakeLists.txt).
+function(cotrain_component name)
+  cmake_parse_arguments(ARG "TORCH" "" "DEPS" ${ARGN})
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS
+       ${CMAKE_CURRENT_SOURCE_DIR}/${name}/*.cpp)
+  set(target cotrain_${name})
+  string(REPLACE "/" "_" target ${target})
+  if(sources)
+    add_library(${target} STATIC ${sources})
+    set(scope PUBLIC)
+  else()
+    add_library(${target} INTERFACE)
+    set(scope INTERFACE)
+  endif()
+  target_include_directories(${target} ${scope} ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${target} ${scope} ${ARG_DEPS})
+  if(ARG_TORCH)
+    target_link_libraries(${target} ${scope} ${TORCH_LIBRARIES})
+    if(sources)
+      target_precompile_headers(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src/cotrain/core/torch_pch.h)
+    endif()
+  endif()
+  if(sources)
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  endif()
+endfunction()

@@ -1,0 +1,6 @@
+#pragma once
+#include <gtest/gtest.h>
+#include <ATen/ATen.h>
+#include <torch/types.h>
+#include <string>
+#include <vector>
