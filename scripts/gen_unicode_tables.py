@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Writes src/cotrain/text/unicode_tables.cpp: the Unicode data the tokenizers need,
+taken from Python's unicodedata so that our C++ behaves like the Python tokenizers
+(BERT's BasicTokenizer, GPT-2's pre-tokenizer) that the pretrained vocabularies were
+made with. No ICU at run time.
+
+Run:  /usr/bin/python3 scripts/gen_unicode_tables.py  (from the repository root)
+
+Tables written (all sorted by code point, looked up by binary search):
+  - character classes: runs of code points sharing the same set of property bits
+    (P*, Cc/Cf, Zs, Mn, L*, N*, str.isspace, White_Space, case-ignorable, cased);
+  - canonical combining classes (ranges with ccc != 0);
+  - full canonical decompositions (NFD of one code point, already recursive and
+    reordered), Hangul syllables excepted (done algorithmically in C++);
+  - lowercase mappings exactly as str.lower() gives them for one code point
+    (U+0130 -> "i" + U+0307 included); the contextual final sigma is done in C++
+    from the case-ignorable and cased bits, which are probed from str.lower() itself.
+"""
+import os
+import sys
+import unicodedata
+
+MAX_CP = 0x10FFFF
+
+# Bits; keep in sync with src/cotrain/text/unicode.h (CharClass).
+PUNCT, CONTROL, ZS, MN, LETTER, NUMBER, PYSPACE, WHITE_SPACE, CASE_IGNORABLE, CASED = (
+    1 << i for i in range(10))
+
+# Unicode's White_Space property (PropList.txt); unicodedata does not expose it.
+# This is what \s means for the `regex` module GPT-2 used and for HF tokenizers.
+WHITE_SPACE_CPS = set(range(0x09, 0x0E)) | {0x20, 0x85, 0xA0, 0x1680} | set(range(0x2000, 0x200B)) | {
+    0x2028, 0x2029, 0x202F, 0x205F, 0x3000}
+
+HANGUL_FIRST, HANGUL_LAST = 0xAC00, 0xD7A3
+SIGMA, FINAL_SIGMA = "\u03a3", "\u03c2"
+
+
+def is_surrogate(cp):
+    return 0xD800 <= cp <= 0xDFFF
+
+
+def case_bits(ch):
+    """Case-ignorable and cased-and-not-ignorable, probed from str.lower()'s Final_Sigma rule
+    (sigma is final when preceded by cased (case-ignorable)* and not followed by
+    (case-ignorable)* cased). Only these two facts influence str.lower()."""
+    if ch == SIGMA:
+        # sigma itself is cased and not ignorable (it is an uppercase letter)
+        return CASED
+    cased_not_ignorable = (ch + SIGMA).lower()[-1] == FINAL_SIGMA
+    if cased_not_ignorable:
+        return CASED
+    # Not (cased and not ignorable): "A" + ch + sigma is final iff ch is ignorable.
+    ignorable = ("A" + ch + SIGMA).lower()[-1] == FINAL_SIGMA
+    return CASE_IGNORABLE if ignorable else 0
+
+
+def class_bits(cp):
+    if is_surrogate(cp):
+        return 0
+    ch = chr(cp)
+    cat = unicodedata.category(ch)
+    bits = 0
+    if cat[0] == "P":
+        bits |= PUNCT
+    if cat in ("Cc", "Cf"):
+        bits |= CONTROL
+    if cat == "Zs":
+        bits |= ZS
+    if cat == "Mn":
+        bits |= MN
+    if cat[0] == "L":
+        bits |= LETTER
+    if cat[0] == "N":
+        bits |= NUMBER
+    if ch.isspace():
+        bits |= PYSPACE
+    if cp in WHITE_SPACE_CPS:
+        bits |= WHITE_SPACE
+    bits |= case_bits(ch)
+    return bits
+
+
+def hangul_nfd(cp):
+    s = cp - HANGUL_FIRST
+    lead, vowel, trail = 0x1100 + s // 588, 0x1161 + (s % 588) // 28, 0x11A7 + s % 28
+    return [lead, vowel] + ([trail] if trail != 0x11A7 else [])
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out_path = os.path.join(root, "src", "cotrain", "text", "unicode_tables.cpp")
+
+    runs = []  # (first code point, bits)
+    prev = None
+    for cp in range(MAX_CP + 1):
+        bits = class_bits(cp)
+        if bits != prev:
+            runs.append((cp, bits))
+            prev = bits
+
+    ccc_ranges = []  # (first, last, ccc)
+    for cp in range(MAX_CP + 1):
+        c = 0 if is_surrogate(cp) else unicodedata.combining(chr(cp))
+        if c == 0:
+            continue
+        if ccc_ranges and ccc_ranges[-1][1] == cp - 1 and ccc_ranges[-1][2] == c:
+            ccc_ranges[-1] = (ccc_ranges[-1][0], cp, c)
+        else:
+            ccc_ranges.append((cp, cp, c))
+
+    nfd_entries, nfd_data = [], []
+    lower_entries, lower_data = [], []
+    for cp in range(MAX_CP + 1):
+        if is_surrogate(cp):
+            continue
+        ch = chr(cp)
+        decomposed = unicodedata.normalize("NFD", ch)
+        if HANGUL_FIRST <= cp <= HANGUL_LAST:
+            assert [ord(c) for c in decomposed] == hangul_nfd(cp), hex(cp)
+        elif decomposed != ch:
+            nfd_entries.append((cp, len(nfd_data), len(decomposed)))
+            nfd_data.extend(ord(c) for c in decomposed)
+        lowered = ch.lower()
+        if lowered != ch:
+            lower_entries.append((cp, len(lower_data), len(lowered)))
+            lower_data.extend(ord(c) for c in lowered)
+    assert len(nfd_data) < 65536 and len(lower_data) < 65536
+
+    def rows(items, per_line):
+        lines = []
+        for i in range(0, len(items), per_line):
+            lines.append("    " + " ".join(items[i:i + per_line]))
+        return "\n".join(lines)
+
+    out = []
+    out.append("// GENERATED by scripts/gen_unicode_tables.py from Python {} unicodedata (Unicode {}).\n"
+               "// Do not edit: change the script and run it again.\n".format(
+                   sys.version.split()[0], unicodedata.unidata_version))
+    out.append('#include "cotrain/text/unicode_tables.h"\n')
+    out.append("namespace cotrain::text::tables {\n")
+    out.append('const char* const kUnicodeVersion = "{}";\n'.format(unicodedata.unidata_version))
+    out.append("const ClassRun kClassRuns[] = {")
+    out.append(rows(["{{0x{:X}, 0x{:X}}},".format(a, b) for a, b in runs], 6))
+    out.append("};")
+    out.append("const size_t kClassRunCount = {};\n".format(len(runs)))
+    out.append("const CombiningRange kCombiningRanges[] = {")
+    out.append(rows(["{{0x{:X}, 0x{:X}, {}}},".format(a, b, c) for a, b, c in ccc_ranges], 5))
+    out.append("};")
+    out.append("const size_t kCombiningRangeCount = {};\n".format(len(ccc_ranges)))
+    out.append("const MappingEntry kNfdEntries[] = {")
+    out.append(rows(["{{0x{:X}, {}, {}}},".format(a, b, c) for a, b, c in nfd_entries], 5))
+    out.append("};")
+    out.append("const size_t kNfdEntryCount = {};".format(len(nfd_entries)))
+    out.append("const char32_t kNfdData[] = {")
+    out.append(rows(["0x{:X},".format(c) for c in nfd_data], 10))
+    out.append("};\n")
+    out.append("const MappingEntry kLowerEntries[] = {")
+    out.append(rows(["{{0x{:X}, {}, {}}},".format(a, b, c) for a, b, c in lower_entries], 5))
+    out.append("};")
+    out.append("const size_t kLowerEntryCount = {};".format(len(lower_entries)))
+    out.append("const char32_t kLowerData[] = {")
+    out.append(rows(["0x{:X},".format(c) for c in lower_data], 10))
+    out.append("};\n")
+    out.append("}  // namespace cotrain::text::tables\n")
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(out))
+    print("wrote {}: {} class runs, {} combining ranges, {} decompositions, {} lowercase mappings".format(
+        out_path, len(runs), len(ccc_ranges), len(nfd_entries), len(lower_entries)))
+
+
+if __name__ == "__main__":
+    main()
