@@ -21,3 +21,14 @@ Config resolve_config(const ConfigOptions& options, Config base, ConfigOrigins* 
 }
 
 }  // namespace cotrain::app
+
+#include <ATen/Parallel.h>
+
+#include <thread>
+
+namespace cotrain::app {
+void apply_thread_count(int64_t threads) {
+  const int64_t n = threads > 0 ? threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  at::set_num_threads(static_cast<int>(n));
+}
+}  // namespace cotrain::app

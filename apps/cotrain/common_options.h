@@ -22,3 +22,8 @@ void add_config_options(CLI::App& cmd, ConfigOptions& options);
 Config resolve_config(const ConfigOptions& options, Config base = {}, ConfigOrigins* origins = nullptr);
 
 }  // namespace cotrain::app
+
+namespace cotrain::app {
+// Sets LibTorch's intra-op threads (0: all cores).
+void apply_thread_count(int64_t threads);
+}  // namespace cotrain::app

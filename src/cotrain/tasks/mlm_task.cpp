@@ -1,0 +1,106 @@
+#include "cotrain/tasks/mlm_task.h"
+
+#include <ATen/ATen.h>
+
+#include <numeric>
+
+#include "cotrain/core/error.h"
+#include "cotrain/data/mlm_masking.h"
+#include "cotrain/models/weights.h"
+#include "cotrain/io/hf_folder.h"
+
+namespace cotrain::tasks {
+
+MlmBatch make_mlm_batch(const std::vector<const std::vector<int64_t>*>& sequences, const text::Tokenizer& tokenizer,
+                        double mask_prob, Rng& rng) {
+  const auto& sp = tokenizer.specials();
+  data::MaskingOptions masking;
+  masking.mask_prob = mask_prob;
+  masking.mask_id = sp.mask;
+  masking.vocab_size = tokenizer.vocab_size();
+  size_t longest = 0;
+  for (const auto* s : sequences) longest = std::max(longest, s->size() + 2);
+  const int64_t B = static_cast<int64_t>(sequences.size()), T = static_cast<int64_t>(longest);
+  std::vector<int64_t> ids(static_cast<size_t>(B * T), sp.pad), labels(static_cast<size_t>(B * T), data::kIgnoreLabel),
+      attention(static_cast<size_t>(B * T), 0);
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<int64_t> row;
+    row.reserve(sequences[b]->size() + 2);
+    row.push_back(sp.cls);
+    row.insert(row.end(), sequences[b]->begin(), sequences[b]->end());
+    row.push_back(sp.sep);
+    std::vector<bool> maskable(row.size(), true);
+    maskable.front() = maskable.back() = false;
+    std::vector<int64_t> row_labels = data::mask_tokens(row, maskable, masking, rng);
+    for (size_t t = 0; t < row.size(); ++t) {
+      ids[static_cast<size_t>(b * T) + t] = row[t];
+      labels[static_cast<size_t>(b * T) + t] = row_labels[t];
+      attention[static_cast<size_t>(b * T) + t] = 1;
+    }
+  }
+  auto to_tensor = [&](std::vector<int64_t>& v) { return at::tensor(v, at::kLong).view({B, T}); };
+  MlmBatch batch;
+  batch.input_ids = to_tensor(ids);
+  batch.attention_mask = to_tensor(attention);
+  batch.labels = to_tensor(labels);
+  batch.token_type_ids = at::zeros({B, T}, at::kLong);
+  return batch;
+}
+
+MlmTask::MlmTask(const Config& config, models::TextModel model, data::TextCorpus corpus)
+    : config_(config), model_(std::move(model)), corpus_(std::move(corpus)) {
+  start_epoch();
+}
+
+void MlmTask::start_epoch() {
+  order_.resize(corpus_.sequences.size());
+  std::iota(order_.begin(), order_.end(), 0);
+  // The order of an epoch depends only on (seed, epoch): a resumed run rebuilds it.
+  Rng shuffler(Rng::derive(static_cast<uint64_t>(config_.trainer.seed), 0x6f72646572, static_cast<uint64_t>(epoch_)));
+  shuffler.shuffle(order_);
+  cursor_ = 0;
+}
+
+std::vector<train::NamedParameter> MlmTask::parameters() {
+  std::vector<train::NamedParameter> params;
+  for (auto& item : model_.model->named_parameters(true))
+    params.push_back({item.key(), item.value(), !train::is_no_decay_name(item.key()), 1.0});
+  return params;
+}
+
+train::LossTerms MlmTask::next_loss(Rng& rng) {
+  std::vector<const std::vector<int64_t>*> picked;
+  const int64_t B = config_.trainer.batch_size;
+  while (static_cast<int64_t>(picked.size()) < B) {
+    if (cursor_ >= static_cast<int64_t>(order_.size())) {
+      ++epoch_;
+      start_epoch();
+    }
+    picked.push_back(&corpus_.sequences[static_cast<size_t>(order_[static_cast<size_t>(cursor_++)])]);
+  }
+  MlmBatch batch = make_mlm_batch(picked, *model_.tokenizer, config_.data.mask_prob, rng);
+  auto out = model_.model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, batch.labels);
+  train::LossTerms losses;
+  losses.terms["total"] = out.loss;
+  losses.terms["mlm"] = out.loss.detach();
+  losses.samples = B;
+  losses.tokens = batch.attention_mask.sum().item<int64_t>();
+  return losses;
+}
+
+nlohmann::json MlmTask::data_state() const { return {{"epoch", epoch_}, {"cursor", cursor_}}; }
+
+void MlmTask::restore_data_state(const nlohmann::json& state) {
+  epoch_ = state.at("epoch").get<int64_t>();
+  start_epoch();
+  cursor_ = state.at("cursor").get<int64_t>();
+}
+
+void MlmTask::save_model(const std::string& dir) { models::save_text_model(dir, model_); }
+
+void MlmTask::load_model(const std::string& dir) {
+  io::HfFolder folder = io::read_hf_folder(dir);
+  models::load_weights(*model_.model, folder.weights, /*strict=*/true);
+}
+
+}  // namespace cotrain::tasks

@@ -1,0 +1,45 @@
+// Task "mlm": masked language modelling of a BERT/RoBERTa encoder on a plain-text
+// corpus, one sequence per line.
+#pragma once
+#include <memory>
+
+#include "cotrain/core/config.h"
+#include "cotrain/data/text_corpus.h"
+#include "cotrain/models/bert/text_model.h"
+#include "cotrain/train/task.h"
+
+namespace cotrain::tasks {
+
+// A micro-batch as tensors: [B, T] each; labels -100 where nothing is predicted.
+struct MlmBatch {
+  at::Tensor input_ids, attention_mask, token_type_ids, labels;
+};
+
+// Wraps sequences in [CLS] .. [SEP] (<s> .. </s>), masks them and pads to the
+// longest. Exposed for the tests and for `cotrain batch`.
+MlmBatch make_mlm_batch(const std::vector<const std::vector<int64_t>*>& sequences, const text::Tokenizer& tokenizer,
+                        double mask_prob, Rng& rng);
+
+class MlmTask : public train::TrainTask {
+ public:
+  MlmTask(const Config& config, models::TextModel model, data::TextCorpus corpus);
+  std::string name() const override { return "mlm"; }
+  torch::nn::Module& module() override { return *model_.model; }
+  std::vector<train::NamedParameter> parameters() override;
+  train::LossTerms next_loss(Rng& rng) override;
+  nlohmann::json data_state() const override;
+  void restore_data_state(const nlohmann::json& state) override;
+  void save_model(const std::string& dir) override;
+  void load_model(const std::string& dir) override;
+
+ private:
+  void start_epoch();
+
+  Config config_;
+  models::TextModel model_;
+  data::TextCorpus corpus_;
+  std::vector<int64_t> order_;  // this epoch's permutation of the sequences
+  int64_t epoch_ = 0, cursor_ = 0;
+};
+
+}  // namespace cotrain::tasks

@@ -1,0 +1,238 @@
+#include "cotrain/train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/nn/module.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "cotrain/core/atomic_file.h"
+#include "cotrain/core/error.h"
+#include "cotrain/core/fs_util.h"
+#include "cotrain/core/log.h"
+#include "cotrain/io/safetensors.h"
+#include "cotrain/train/checkpoint.h"
+#include "cotrain/train/progress_display.h"
+#include "cotrain/train/schedule.h"
+
+namespace cotrain::train {
+namespace {
+
+std::atomic<int> stop_signal{0};
+void on_stop_signal(int sig) { stop_signal = sig; }
+
+// SIGINT/SIGTERM only set a flag: the loop finishes the update in flight, writes a
+// checkpoint and returns. A second signal falls through to the default action.
+struct StopSignalScope {
+  struct sigaction old_int {}, old_term {};
+  StopSignalScope() {
+    stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
+  ~StopSignalScope() {
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+  }
+};
+
+at::Tensor torch_rng_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void set_torch_rng_state(const at::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+// Running sums of the logged values over one display period.
+struct PeriodMeter {
+  std::map<std::string, double> sums;
+  double grad_norm = 0;
+  int64_t updates = 0, samples = 0, tokens = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  void reset() { *this = PeriodMeter(); }
+};
+
+}  // namespace
+
+Trainer::Trainer(Config config, TrainTask& task, TrainerOptions options)
+    : config_(std::move(config)), task_(task), options_(std::move(options)),
+      rng_(Rng::derive(static_cast<uint64_t>(config_.trainer.seed), 0x747261696e)) {
+  optimizer_ = std::make_unique<AdamW>(task_.parameters(), config_.optim);
+}
+
+void Trainer::save(int64_t update, double elapsed) {
+  last_checkpoint_ = write_checkpoint(options_.run_dir, update, config_.trainer.keep_checkpoints,
+                                      [&](const std::string& dir) {
+    task_.save_model(dir);
+    write_file_atomically(join_path(dir, "config.yaml"), dump_config_yaml(config_));
+    io::TensorMap state = optimizer_->state();
+    state["__torch_rng_state__"] = torch_rng_state();
+    io::save_safetensors(join_path(dir, "optimizer.safetensors"), state);
+    nlohmann::json progress = {
+        {"update", update},          {"samples", samples_},   {"optimizer_steps", optimizer_->step_count()},
+        {"elapsed_seconds", elapsed}, {"rng", rng_.state()},   {"data", task_.data_state()},
+        {"task", task_.name()},
+    };
+    write_file_atomically(join_path(dir, "progress.json"), progress.dump(2) + "\n");
+  });
+}
+
+void Trainer::restore() {
+  auto latest = latest_checkpoint(options_.run_dir);
+  if (!latest) fail("{}: --resume given, but the run folder has no checkpoint", options_.run_dir);
+  const std::string dir = *latest;
+  nlohmann::json progress;
+  try {
+    progress = nlohmann::json::parse(read_whole_file(join_path(dir, "progress.json")));
+    task_.load_model(dir);
+    io::TensorMap state = io::load_safetensors(join_path(dir, "optimizer.safetensors")).tensors;
+    auto rng_state = state.find("__torch_rng_state__");
+    if (rng_state == state.end()) fail("{}: optimizer.safetensors lacks the RNG state", dir);
+    set_torch_rng_state(rng_state->second);
+    optimizer_->load_state(state, progress.at("optimizer_steps").get<int64_t>());
+    update_ = progress.at("update").get<int64_t>();
+    samples_ = progress.at("samples").get<int64_t>();
+    elapsed_before_ = progress.at("elapsed_seconds").get<double>();
+    rng_.set_state(progress.at("rng").get<std::string>());
+    task_.restore_data_state(progress.at("data"));
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}/progress.json: malformed: {}", dir, e.what());
+  }
+  last_checkpoint_ = dir;
+  log::info("resuming from {} (update {})", dir, update_);
+}
+
+TrainResult Trainer::run() {
+  const auto& t = config_.trainer;
+  ensure_directory(options_.run_dir);
+  // Fail before any work if the run folder cannot be written.
+  write_file_atomically(join_path(options_.run_dir, ".write-test"), "ok");
+  std::filesystem::remove(join_path(options_.run_dir, ".write-test"));
+
+  if (options_.resume) {
+    restore();
+  } else if (latest_checkpoint(options_.run_dir)) {
+    fail("{}: already holds a run; pass --resume to continue it, or choose another --out", options_.run_dir);
+  }
+  write_file_atomically(join_path(options_.run_dir, "config.yaml"), dump_config_yaml(config_));
+
+  // metrics.jsonl: on resume, drop records past the checkpoint so that the file
+  // reads as one uninterrupted run.
+  const std::string metrics_path = join_path(options_.run_dir, "metrics.jsonl");
+  {
+    std::string kept;
+    if (options_.resume && is_regular_file(metrics_path)) {
+      std::ifstream in(metrics_path);
+      std::string line;
+      while (std::getline(in, line)) {
+        auto record = nlohmann::json::parse(line, nullptr, false);
+        if (!record.is_discarded() && record.value("update", int64_t{0}) <= update_) kept += line + "\n";
+      }
+    }
+    write_file_atomically(metrics_path, kept);
+  }
+  std::ofstream metrics(metrics_path, std::ios::app);
+
+  StopSignalScope signals;
+  torch::nn::Module& model = task_.module();
+  model.train();
+  ProgressDisplay display(t.max_updates, "update", t.display_every);
+  PeriodMeter period;
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return elapsed_before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  TrainResult result;
+  int64_t last_saved = options_.resume ? update_ : -1;
+  const int64_t stop_at = options_.stop_after > 0 ? std::min(options_.stop_after, t.max_updates) : t.max_updates;
+
+  while (update_ < stop_at) {
+    const double lr = learning_rate(config_.schedule, config_.optim.lr, update_, t.max_updates);
+    optimizer_->zero_grad();
+    std::map<std::string, double> values;
+    for (int64_t micro = 0; micro < t.accumulate; ++micro) {
+      LossTerms losses = task_.next_loss(rng_);
+      auto total = losses.terms.find("total");
+      if (total == losses.terms.end()) fail("task {} returned no 'total' loss", task_.name());
+      (total->second / static_cast<double>(t.accumulate)).backward();
+      for (auto& [name, value] : losses.terms) values[name] += value.item<double>() / static_cast<double>(t.accumulate);
+      samples_ += losses.samples;
+      period.samples += losses.samples;
+      period.tokens += losses.tokens;
+    }
+    const double grad_norm = clip_grad_norm(optimizer_->parameters(), config_.optim.clip_norm);
+    if (!std::isfinite(values["total"]) || !std::isfinite(grad_norm))
+      fail("training diverged at update {}: loss {} gradient norm {} (lower optim.lr or check the data)",
+           update_ + 1, values["total"], grad_norm);
+    optimizer_->step(lr);
+    ++update_;
+    result.last_loss = values["total"];
+
+    for (auto& [name, value] : values) period.sums[name] += value;
+    period.grad_norm += grad_norm;
+    ++period.updates;
+    const bool last = update_ == stop_at;
+    if (update_ % t.display_every == 0 || last) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - period.start).count();
+      nlohmann::json record = {{"update", update_}, {"samples", samples_}, {"lr", lr},
+                               {"grad_norm", period.grad_norm / period.updates},
+                               {"samples_per_s", period.samples / std::max(seconds, 1e-9)},
+                               {"tokens_per_s", period.tokens / std::max(seconds, 1e-9)},
+                               {"elapsed_s", elapsed()}};
+      std::string fields = fmt::format("loss {:.4f}", period.sums["total"] / period.updates);
+      for (auto& [name, sum] : period.sums) {
+        record[name == "total" ? std::string("loss") : "loss/" + name] = sum / period.updates;
+        if (name != "total") fields += fmt::format(" {} {:.4f}", name, sum / period.updates);
+      }
+      fields += fmt::format("  lr {:.2e}  gnorm {:.2f}  {:.1f} samples/s", lr, period.grad_norm / period.updates,
+                            period.samples / std::max(seconds, 1e-9));
+      metrics << record.dump() << "\n";
+      metrics.flush();
+      display.update(update_, fields);
+      period.reset();
+    }
+
+    const bool periodic = t.save_every > 0 && update_ % t.save_every == 0;
+    const bool out_of_time = t.max_minutes > 0 && elapsed() >= t.max_minutes * 60.0;
+    if (periodic || stop_signal || out_of_time) {
+      save(update_, elapsed());
+      last_saved = update_;
+    }
+    if (stop_signal || out_of_time) {
+      display.finish(stop_signal ? fmt::format("stopped by signal at update {}: checkpoint {} (continue with --resume)",
+                                               update_, last_checkpoint_)
+                                 : fmt::format("time limit reached at update {}: checkpoint {}", update_,
+                                               last_checkpoint_));
+      result.interrupted = true;
+      result.updates = update_;
+      result.checkpoint = last_checkpoint_;
+      return result;
+    }
+  }
+  if (last_saved != update_) save(update_, elapsed());
+  display.finish(fmt::format("done: {} updates in {}, checkpoint {}", update_,
+                             ProgressDisplay::format_duration(elapsed()), last_checkpoint_));
+  result.interrupted = update_ < t.max_updates;
+  result.updates = update_;
+  result.checkpoint = last_checkpoint_;
+  return result;
+}
+
+}  // namespace cotrain::train

@@ -1,0 +1,48 @@
+// The training loop shared by every task: micro-batches with gradient accumulation,
+// clipping, AdamW, the learning-rate schedule, progress display, metrics.jsonl,
+// periodic atomic checkpoints, exact --resume, and SIGINT/SIGTERM = save and exit.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "cotrain/core/config.h"
+#include "cotrain/train/task.h"
+
+namespace cotrain::train {
+
+struct TrainerOptions {
+  std::string run_dir;
+  bool resume = false;
+  // Stop (with a checkpoint) after this many updates even if max_updates is larger;
+  // 0: no such stop. Used by tests to interrupt a run at a precise point.
+  int64_t stop_after = 0;
+};
+
+struct TrainResult {
+  int64_t updates = 0;
+  bool interrupted = false;   // stopped by a signal or stop_after
+  std::string checkpoint;     // the last checkpoint written
+  double last_loss = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(Config config, TrainTask& task, TrainerOptions options);
+  TrainResult run();
+
+ private:
+  void save(int64_t update, double elapsed);
+  void restore();
+
+  Config config_;
+  TrainTask& task_;
+  TrainerOptions options_;
+  std::unique_ptr<AdamW> optimizer_;
+  Rng rng_;
+  int64_t update_ = 0;
+  int64_t samples_ = 0;
+  double elapsed_before_ = 0;  // seconds spent before a resume
+  std::string last_checkpoint_;
+};
+
+}  // namespace cotrain::train
