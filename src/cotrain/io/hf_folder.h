@@ -26,9 +26,17 @@ struct HfFolder {
 // Reads config.json into a ModelConfig (unknown keys ignored, missing required keys
 // and wrong types are errors naming the file and key).
 ModelConfig read_hf_config(const std::string& config_json_path);
+// The same from the file's text; `file` names it in errors.
+ModelConfig parse_hf_config(const std::string& text, const std::string& file);
+// config.json text for `config`: every key above, model_type and architectures.
+std::string hf_config_json(const ModelConfig& config);
+// "BertForMaskedLM" / "RobertaForMaskedLM"; other types are an Error.
+std::string hf_architecture(const std::string& model_type);
 
 // Reads a folder. A folder with only pytorch_model.bin gets an error explaining how
-// to convert it to safetensors. Every problem names the file (and tensor).
+// to convert it to safetensors. Every problem names the file (and tensor). Weights
+// are converted to float32; sharded folders (model.safetensors.index.json) are read
+// too. Non-floating tensors under a weight's name are an error.
 HfFolder read_hf_folder(const std::string& dir);
 
 // Maps a tensor name from any supported spelling to the canonical one; returns ""
