@@ -1,0 +1,127 @@
+// Writing then reading safetensors gives back every dtype bit for bit.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "cotrain/core/error.h"
+#include "cotrain/io/safetensors.h"
+#include "support/support.h"
+
+namespace cotrain::io {
+namespace {
+
+uint64_t header_length(const std::string& bytes) {
+  uint64_t n;
+  std::memcpy(&n, bytes.data(), 8);
+  return n;
+}
+
+TensorMap every_dtype() {
+  at::manual_seed(7);
+  TensorMap t;
+  t["f64"] = at::randn({3, 5}, at::kDouble);
+  t["f32"] = at::randn({2, 3, 4});
+  t["f16"] = at::randn({7}).to(at::kHalf);
+  t["bf16"] = at::randn({4, 3}).to(at::kBFloat16);
+  t["i64"] = at::randint(-(1LL << 62), 1LL << 62, {5}, at::kLong);
+  t["i32"] = at::randint(-(1LL << 31), (1LL << 31) - 1, {3, 2}, at::kInt);
+  t["i16"] = at::randint(-32768, 32767, {9}, at::kShort);
+  t["i8"] = at::randint(-128, 127, {11}, at::kChar);
+  t["u8"] = at::randint(0, 255, {13}, at::kByte);
+  t["bool"] = at::randint(0, 2, {3, 3}, at::kLong).to(at::kBool);
+  t["scalar"] = at::scalar_tensor(3.25, at::kFloat);
+  t["empty"] = at::empty({0, 4});
+  // Special floats survive as bit patterns.
+  t["special"] = at::tensor({0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-45f, 3.4e38f});
+  return t;
+}
+
+void expect_same(const TensorMap& want, const TensorMap& got) {
+  ASSERT_EQ(want.size(), got.size());
+  for (const auto& [name, w] : want) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(got.count(name));
+    const at::Tensor& g = got.at(name);
+    EXPECT_EQ(g.scalar_type(), w.scalar_type());
+    EXPECT_EQ(g.sizes(), w.sizes());
+    ASSERT_EQ(g.nbytes(), w.nbytes());
+    // Bitwise: NaN != NaN under at::equal.
+    EXPECT_EQ(0, std::memcmp(g.data_ptr(), w.contiguous().data_ptr(), g.nbytes()));
+  }
+}
+
+TEST(SafetensorsRoundTrip, EveryDtypeBitForBit) {
+  TensorMap tensors = every_dtype();
+  const std::string bytes = serialize_safetensors(tensors, {{"note", "x"}});
+  SafetensorsFile back = parse_safetensors(bytes, "mem");
+  expect_same(tensors, back.tensors);
+  EXPECT_EQ(back.metadata.at("note"), "x");
+  EXPECT_EQ(back.metadata.at("format"), "pt");  // added for transformers
+}
+
+TEST(SafetensorsRoundTrip, HeaderPaddedAndTensorsAligned) {
+  const std::string bytes = serialize_safetensors(every_dtype());
+  const uint64_t n = header_length(bytes);
+  EXPECT_EQ(n % 8, 0u);
+  EXPECT_EQ(bytes[8 + n - 1] == ' ' || bytes[8 + n - 1] == '}', true);
+  // Every tensor starts at a multiple of its element size (largest dtypes first).
+  SafetensorsFile back = parse_safetensors(bytes, "mem");
+  const char* data = bytes.data() + 8 + n;
+  for (const auto& [name, t] : back.tensors) {
+    if (t.numel() == 0) continue;
+    // Locate it: the writer's data must hold the tensor's bytes at an aligned offset.
+    bool found = false;
+    for (size_t off = 0; off + t.nbytes() <= bytes.size() - 8 - n; off += t.element_size())
+      if (std::memcmp(data + off, t.data_ptr(), t.nbytes()) == 0) {
+        found = true;
+        break;
+      }
+    EXPECT_TRUE(found) << name;
+  }
+}
+
+TEST(SafetensorsRoundTrip, FileOnDiskAndOverwrite) {
+  const std::string dir = testing::scratch_dir("st-roundtrip");
+  const std::string path = dir + "/w.safetensors";
+  save_safetensors(path, {{"a", at::ones({2})}});
+  TensorMap second = every_dtype();
+  save_safetensors(path, second, {{"k", "v"}});
+  SafetensorsFile back = load_safetensors(path);
+  expect_same(second, back.tensors);
+  EXPECT_EQ(back.metadata.at("k"), "v");
+}
+
+TEST(SafetensorsRoundTrip, NonContiguousAndGradTensors) {
+  at::Tensor base = at::arange(12, at::kFloat).reshape({3, 4});
+  TensorMap t{{"transposed", base.t()}, {"sliced", base.index({at::indexing::Slice(), 1})},
+              {"grad", base.clone().requires_grad_(true)}};
+  SafetensorsFile back = parse_safetensors(serialize_safetensors(t), "mem");
+  EXPECT_TRUE(at::equal(back.tensors.at("transposed"), base.t()));
+  EXPECT_TRUE(at::equal(back.tensors.at("sliced"), base.index({at::indexing::Slice(), 1})));
+  EXPECT_TRUE(at::equal(back.tensors.at("grad"), base));
+  EXPECT_FALSE(back.tensors.at("grad").requires_grad());
+}
+
+TEST(SafetensorsRoundTrip, WriterRejectsWhatCannotBeWritten) {
+  EXPECT_THROW(serialize_safetensors({{"c", at::zeros({2}, at::kComplexFloat)}}), Error);
+  EXPECT_THROW(serialize_safetensors({{"__metadata__", at::zeros({2})}}), Error);
+  EXPECT_THROW(serialize_safetensors({{"", at::zeros({2})}}), Error);
+  EXPECT_THROW(serialize_safetensors({{"u", at::Tensor()}}), Error);
+  EXPECT_THROW(serialize_safetensors({{"bad\xff", at::zeros({2})}}), Error);  // not UTF-8
+  try {
+    save_safetensors(testing::scratch_dir("st-reject") + "/x.safetensors", {{"c", at::zeros({2}, at::kComplexFloat)}});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("x.safetensors"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("tensor c"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SafetensorsRoundTrip, EmptyFileHasOnlyMetadata) {
+  SafetensorsFile back = parse_safetensors(serialize_safetensors({}), "mem");
+  EXPECT_TRUE(back.tensors.empty());
+}
+
+}  // namespace
+}  // namespace cotrain::io
