@@ -1,7 +1,7 @@
 // Reading and writing whole Hugging Face model folders.
 #include <ATen/ATen.h>
 
-#include <set>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -39,16 +39,22 @@ std::vector<std::pair<std::string, SafetensorsFile>> load_weight_files(const std
     }
     if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
       fail("{}: expected an object with a \"weight_map\" object", index_path);
-    std::set<std::string> shards;
+    std::map<std::string, std::vector<std::string>> shards;  // file -> tensors the index puts there
     for (const auto& [tensor, shard] : index["weight_map"].items()) {
       if (!shard.is_string()) fail("{}: weight_map: {} must name a file", index_path, tensor);
       const std::string file = shard.get<std::string>();
       if (file.empty() || file.find('/') != std::string::npos || file == "..")
         fail("{}: weight_map: {}: \"{}\" is not a file name in the folder", index_path, tensor, file);
-      shards.insert(file);
+      shards[file].push_back(tensor);
     }
     std::vector<std::pair<std::string, SafetensorsFile>> out;
-    for (const auto& shard : shards) out.emplace_back(join_path(dir, shard), load_safetensors(join_path(dir, shard)));
+    for (const auto& [shard, tensors] : shards) {
+      const std::string path = join_path(dir, shard);
+      out.emplace_back(path, load_safetensors(path));
+      for (const auto& tensor : tensors)
+        if (!out.back().second.tensors.count(tensor))
+          fail("{}: weight_map puts {} in {}, which has no such tensor", index_path, tensor, shard);
+    }
     return out;
   }
 
