@@ -100,7 +100,7 @@ void MlmTask::save_model(const std::string& dir) { models::save_text_model(dir, 
 
 void MlmTask::load_model(const std::string& dir) {
   io::HfFolder folder = io::read_hf_folder(dir);
-  models::load_weights(*model_.model, folder.weights, /*strict=*/true);
+  models::load_weights(*model_.model, folder.weights, models::LoadMode::strict, dir);
 }
 
 }  // namespace cotrain::tasks

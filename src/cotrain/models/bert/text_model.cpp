@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fmt/ranges.h>
+
 #include "cotrain/core/atomic_file.h"
 #include "cotrain/core/error.h"
 #include "cotrain/core/fs_util.h"
@@ -10,12 +12,6 @@
 #include "cotrain/models/weights.h"
 
 namespace cotrain::models {
-
-io::TensorMap module_weights(torch::nn::Module& module) {
-  io::TensorMap out;
-  for (auto& item : module.named_parameters(true)) out[item.key()] = item.value().detach().to(at::kCPU).contiguous();
-  return out;
-}
 
 TextModel load_text_model(const std::string& dir) {
   io::HfFolder folder = io::read_hf_folder(dir);
@@ -28,7 +24,7 @@ TextModel load_text_model(const std::string& dir) {
     fail("{}: the vocabulary has {} tokens but config.json says vocab_size {}", dir, tm.tokenizer->vocab_size(),
          tm.config.vocab_size);
   tm.model = BertForMaskedLM(tm.config);
-  LoadReport report = load_weights(*tm.model, folder.weights, /*strict=*/false);
+  WeightLoadReport report = load_weights(*tm.model, folder.weights, LoadMode::partial, dir);
   // A bare encoder folder has no MLM head and perhaps no pooler: those start fresh.
   std::vector<std::string> fresh;
   for (const auto& name : report.missing) {
@@ -37,7 +33,11 @@ TextModel load_text_model(const std::string& dir) {
     else
       fail("{}/model.safetensors: missing tensor '{}'", dir, name);
   }
-  if (!report.mismatched.empty()) fail("{}/model.safetensors: {}", dir, report.mismatched.front());
+  if (!report.mismatched.empty()) {
+    const auto& m = report.mismatched.front();
+    fail("{}/model.safetensors: tensor '{}' has shape [{}] but the model needs [{}]", dir, m.name,
+         fmt::join(m.found, ", "), fmt::join(m.expected, ", "));
+  }
   if (!report.unexpected.empty())
     log::warn("{}: ignoring {} tensors the model does not use (first: {})", dir, report.unexpected.size(),
               report.unexpected.front());
@@ -58,7 +58,7 @@ TextModel new_text_model(ModelConfig config, const std::string& vocab_path, bool
 
 void save_text_model(const std::string& dir, TextModel& tm) {
   ensure_directory(dir);
-  io::write_hf_folder(dir, tm.config, module_weights(*tm.model));
+  io::write_hf_folder(dir, tm.config, weights_of(*tm.model));
   tm.tokenizer->save(dir);
   nlohmann::json tokenizer_config = {{"do_lower_case", tm.lowercase},
                                      {"model_max_length", tm.config.max_position_embeddings -

@@ -28,7 +28,4 @@ TextModel new_text_model(ModelConfig config, const std::string& vocab_path, bool
 // Writes a folder that load_text_model and Hugging Face both read.
 void save_text_model(const std::string& dir, TextModel& text_model);
 
-// Canonical weights of a module: its named parameters, detached, on the CPU.
-io::TensorMap module_weights(torch::nn::Module& module);
-
 }  // namespace cotrain::models
