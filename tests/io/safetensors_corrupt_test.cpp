@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
 
 #include "cotrain/core/error.h"
@@ -189,7 +190,10 @@ TEST(SafetensorsCorrupt, EveryBitFlipIsSurvived) {
 TEST(SafetensorsCorrupt, RandomDamageIsSurvived) {
   const std::string file = valid_file();
   std::mt19937 rng(1234);
-  for (int round = 0; round < 3000; ++round) {
+  // COTRAIN_FUZZ_ROUNDS raises the count for a long run (e.g. under -DCOTRAIN_SANITIZE=ON).
+  const char* env = std::getenv("COTRAIN_FUZZ_ROUNDS");
+  const int rounds = env ? std::atoi(env) : 3000;
+  for (int round = 0; round < rounds; ++round) {
     std::string bad = file;
     int edits = 1 + static_cast<int>(rng() % 8);
     for (int e = 0; e < edits; ++e) {
