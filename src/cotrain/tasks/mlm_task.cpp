@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "cotrain/core/error.h"
+#include "cotrain/core/log.h"
 #include "cotrain/data/mlm_masking.h"
 #include "cotrain/models/weights.h"
 #include "cotrain/io/hf_folder.h"
@@ -101,6 +102,33 @@ void MlmTask::save_model(const std::string& dir) { models::save_text_model(dir, 
 void MlmTask::load_model(const std::string& dir) {
   io::HfFolder folder = io::read_hf_folder(dir);
   models::load_weights(*model_.model, folder.weights, models::LoadMode::strict, dir);
+}
+
+std::unique_ptr<train::TrainTask> make_mlm_task(Config& config, const TaskInputs& inputs) {
+  models::TextModel model;
+  if (!inputs.init.empty()) {
+    model = models::load_text_model(inputs.init);
+    config.model = model.config;  // the folder's architecture wins over presets
+  } else {
+    if (config.data.vocab.empty())
+      fail("task mlm: give --init DIR (a Hugging Face folder) or a vocabulary with --vocab / data.vocab "
+           "(train one with 'cotrain vocab')");
+    model = models::new_text_model(config.model, config.data.vocab, config.data.lowercase);
+    config.model = model.config;
+  }
+  const int64_t position_limit = config.model.max_position_embeddings - (config.model.type == "roberta" ? 2 : 0);
+  if (config.data.max_length > position_limit)
+    fail("data.max_length ({}) exceeds what model.max_position_embeddings ({}) allows ({})", config.data.max_length,
+         config.model.max_position_embeddings, position_limit);
+  if (config.data.train.empty()) fail("task mlm: no training data (--data FILE or data.train)");
+  data::TextCorpusOptions corpus_options;
+  corpus_options.max_tokens = config.data.max_length - 2;
+  corpus_options.skip_bad_records = config.data.on_bad_record == "skip";
+  corpus_options.threads = config.data.loader_threads;
+  data::TextCorpus corpus = read_text_corpus(config.data.train, *model.tokenizer, corpus_options);
+  log::info("corpus: {} sequences, {} tokens ({} lines read, {} truncated)", corpus.sequences.size(), corpus.tokens,
+            corpus.lines_read, corpus.truncated_lines);
+  return std::make_unique<MlmTask>(config, std::move(model), std::move(corpus));
 }
 
 }  // namespace cotrain::tasks

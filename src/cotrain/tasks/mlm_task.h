@@ -6,6 +6,7 @@
 #include "cotrain/core/config.h"
 #include "cotrain/data/text_corpus.h"
 #include "cotrain/models/bert/text_model.h"
+#include "cotrain/tasks/registry.h"
 #include "cotrain/train/task.h"
 
 namespace cotrain::tasks {
@@ -41,5 +42,9 @@ class MlmTask : public train::TrainTask {
   std::vector<int64_t> order_;  // this epoch's permutation of the sequences
   int64_t epoch_ = 0, cursor_ = 0;
 };
+
+// Factory for the registry: a model from --init or from config + data.vocab, and
+// the corpus data.train.
+std::unique_ptr<train::TrainTask> make_mlm_task(Config& config, const TaskInputs& inputs);
 
 }  // namespace cotrain::tasks

@@ -1,0 +1,24 @@
+#include "cotrain/tasks/registry.h"
+
+#include "cotrain/core/error.h"
+#include "cotrain/tasks/mlm_task.h"
+
+namespace cotrain::tasks {
+
+const std::vector<TaskEntry>& task_registry() {
+  static const std::vector<TaskEntry> entries = {
+      {"mlm", "masked language modelling on text, one sequence per line (data.train)", make_mlm_task},
+  };
+  return entries;
+}
+
+const TaskEntry& find_task(const std::string& name) {
+  std::string known;
+  for (const auto& e : task_registry()) {
+    if (e.name == name) return e;
+    known += (known.empty() ? "" : ", ") + e.name;
+  }
+  fail("unknown task '{}' (known: {})", name, known);
+}
+
+}  // namespace cotrain::tasks

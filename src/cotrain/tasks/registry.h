@@ -1,0 +1,32 @@
+// The pretraining tasks `cotrain pretrain --task NAME` knows. Each task file provides
+// a factory; registry.cpp lists them (one line per task).
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cotrain/core/config.h"
+#include "cotrain/train/task.h"
+
+namespace cotrain::tasks {
+
+// What the command line gives a task besides the config.
+struct TaskInputs {
+  std::string init;  // --init: a Hugging Face folder or cotrain checkpoint to start from
+};
+
+// Builds the task; may fill in config fields the data or the init folder decide
+// (vocab_size, model geometry of --init), which then go into checkpoints.
+using TaskFactory = std::function<std::unique_ptr<train::TrainTask>(Config& config, const TaskInputs& inputs)>;
+
+struct TaskEntry {
+  std::string name;
+  std::string summary;
+  TaskFactory make;
+};
+
+const std::vector<TaskEntry>& task_registry();
+const TaskEntry& find_task(const std::string& name);  // cotrain::Error listing the known tasks
+
+}  // namespace cotrain::tasks
