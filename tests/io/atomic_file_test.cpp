@@ -50,6 +50,27 @@ TEST(AtomicFile, WritesReplacesAndLeavesNoTemporaryFiles) {
   EXPECT_EQ(st.st_mode & 0777, 0666 & ~mask);
 }
 
+TEST(AtomicFile, StreamedWriterPublishesOnlyOnCommit) {
+  const std::string dir = testing::scratch_dir("atomic-stream");
+  const std::string path = dir + "/s.bin";
+  write_file_atomically(path, "old");
+  {
+    AtomicFileWriter writer(path);
+    writer.write("new ");
+    EXPECT_EQ(read_whole_file(path), "old");  // not yet
+    // Abandoned (as when an exception unwinds): the old file stays, no temporary left.
+  }
+  EXPECT_EQ(read_whole_file(path), "old");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 1);
+  AtomicFileWriter writer(path);
+  writer.write("new ");
+  writer.write(std::string("data"));
+  writer.commit();
+  EXPECT_EQ(read_whole_file(path), "new data");
+  EXPECT_THROW(writer.write("more"), Error);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 1);
+}
+
 TEST(AtomicFile, ErrorsNameThePath) {
   const std::string dir = testing::scratch_dir("atomic-errors");
   std::string msg = error_of([&] { write_file_atomically(dir + "/no/such/x.txt", "a"); });

@@ -9,6 +9,7 @@
 #include "cotrain/core/error.h"
 #include "cotrain/io/safetensors.h"
 #include "io/safetensors_test_util.h"
+#include "support/support.h"
 
 namespace cotrain::io {
 namespace {
@@ -170,6 +171,28 @@ TEST(SafetensorsCorrupt, EveryTruncationIsAnError) {
   ASSERT_TRUE(parse_survives(file, "intact"));
   for (size_t n = 0; n < file.size(); ++n)
     EXPECT_FALSE(parse_survives(file.substr(0, n), "truncated to " + std::to_string(n))) << n;
+}
+
+TEST(SafetensorsCorrupt, TruncatedFilesOnDiskNameThePath) {
+  const std::string file = valid_file();
+  const std::string path = testing::scratch_dir("st-truncated") + "/t.safetensors";
+  for (size_t n : {size_t{0}, size_t{7}, size_t{8}, size_t{30}, file.size() - 1}) {
+    testing::write_file(path, file.substr(0, n));
+    try {
+      load_safetensors(path);
+      ADD_FAILURE() << "no error at " << n;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(path + ": ", 0), 0u) << e.what();
+    }
+  }
+  testing::write_file(path, file);
+  EXPECT_EQ(load_safetensors(path).tensors.size(), 6u);
+  try {
+    load_safetensors(path + ".missing");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ".missing: no such file");
+  }
 }
 
 TEST(SafetensorsCorrupt, EveryBitFlipIsSurvived) {

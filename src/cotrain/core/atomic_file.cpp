@@ -7,67 +7,57 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <vector>
 
 #include "cotrain/core/error.h"
 #include "cotrain/core/fs_util.h"
 
 namespace cotrain {
-namespace {
+AtomicFileWriter::AtomicFileWriter(const std::string& path) : path_(path), dir_(parent_directory(path)) {
+  if (!is_directory(dir_)) fail("{}: cannot write: folder {} does not exist", path, dir_);
+  if (is_directory(path)) fail("{}: cannot write: it is a folder", path);
+  std::string pattern = path + ".tmp.XXXXXX";
+  fd_ = ::mkstemp(&pattern[0]);
+  if (fd_ < 0) fail("{}: cannot create a temporary file next to it: {}", path, describe_errno(errno));
+  temp_path_ = pattern;
+  // mkstemp creates 0600; give the usual 0666 minus the umask like any other new file.
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd_, 0666 & ~mask);
+}
 
-// Closes the descriptor and removes the temporary file unless the write completed.
-struct TempFile {
-  std::string path;
-  int fd = -1;
-  bool committed = false;
-  ~TempFile() {
-    if (fd >= 0) ::close(fd);
-    if (!committed && !path.empty()) ::unlink(path.c_str());
-  }
-};
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
+}
 
-void write_all(int fd, const std::string& contents, const std::string& target) {
-  const char* p = contents.data();
-  size_t left = contents.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+void AtomicFileWriter::write(const char* data, size_t size) {
+  if (fd_ < 0) fail("{}: write after commit", path_);
+  while (size > 0) {
+    ssize_t n = ::write(fd_, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail("{}: cannot write: {}", target, describe_errno(errno));
+      fail("{}: cannot write: {}", path_, describe_errno(errno));
     }
-    p += n;
-    left -= static_cast<size_t>(n);
+    data += n;
+    size -= static_cast<size_t>(n);
   }
 }
 
-}  // namespace
+void AtomicFileWriter::commit() {
+  if (fd_ < 0) fail("{}: committed twice", path_);
+  if (::fsync(fd_) != 0) fail("{}: cannot flush to disk: {}", path_, describe_errno(errno));
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail("{}: cannot close: {}", path_, describe_errno(errno));
+  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) fail("{}: cannot replace: {}", path_, describe_errno(errno));
+  committed_ = true;
+  fsync_directory(dir_);
+}
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
-  const std::string dir = parent_directory(path);
-  if (!is_directory(dir)) fail("{}: cannot write: folder {} does not exist", path, dir);
-  if (is_directory(path)) fail("{}: cannot write: it is a folder", path);
-
-  TempFile temp;
-  std::vector<char> pattern;
-  std::string base = path + ".tmp.XXXXXX";
-  pattern.assign(base.begin(), base.end());
-  pattern.push_back('\0');
-  temp.fd = ::mkstemp(pattern.data());
-  if (temp.fd < 0) fail("{}: cannot create a temporary file next to it: {}", path, describe_errno(errno));
-  temp.path = pattern.data();
-  // mkstemp creates 0600; use the usual 0644 minus the umask like any other new file.
-  mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::fchmod(temp.fd, 0666 & ~mask);
-
-  write_all(temp.fd, contents, path);
-  if (::fsync(temp.fd) != 0) fail("{}: cannot flush to disk: {}", path, describe_errno(errno));
-  int fd = temp.fd;
-  temp.fd = -1;
-  if (::close(fd) != 0) fail("{}: cannot close: {}", path, describe_errno(errno));
-  if (::rename(temp.path.c_str(), path.c_str()) != 0) fail("{}: cannot replace: {}", path, describe_errno(errno));
-  temp.committed = true;
-  fsync_directory(dir);
+  AtomicFileWriter writer(path);
+  writer.write(contents);
+  writer.commit();
 }
 
 std::string read_whole_file(const std::string& path) {

@@ -17,6 +17,8 @@ struct SafetensorsFile {
 
 // Parses a whole file held in memory. `name` is used in error messages.
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& name);
+SafetensorsFile parse_safetensors(const char* bytes, size_t size, const std::string& name);
+// Maps the file (or reads it where mapping fails) and parses it.
 SafetensorsFile load_safetensors(const std::string& path);
 
 // Writes atomically (temporary file in the same folder, fsync, rename).

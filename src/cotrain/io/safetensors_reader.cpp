@@ -2,6 +2,10 @@
 // the data buffer is touched, so a truncated or corrupt file is a cotrain::Error, never
 // an out-of-bounds read, a crash or a huge allocation.
 #include <ATen/ATen.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -167,18 +171,18 @@ at::Tensor make_tensor(const Entry& e, const char* data, const std::string& file
 
 }  // namespace
 
-SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& file) {
-  if (bytes.size() < 8) fail("{}: {} bytes is too short for a safetensors file (truncated?)", file, bytes.size());
-  const uint64_t header_size = read_u64_le(bytes.data());
+SafetensorsFile parse_safetensors(const char* bytes, size_t size, const std::string& file) {
+  if (size < 8) fail("{}: {} bytes is too short for a safetensors file (truncated?)", file, size);
+  const uint64_t header_size = read_u64_le(bytes);
   if (header_size > kMaxHeaderBytes)
     fail("{}: header length {} is absurd (more than {} bytes): not a safetensors file, or corrupt", file, header_size,
          kMaxHeaderBytes);
-  if (header_size > bytes.size() - 8)
-    fail("{}: header length {} reaches past the end of the file ({} bytes; truncated?)", file, header_size, bytes.size());
-  const char* header_begin = bytes.data() + 8;
+  if (header_size > size - 8)
+    fail("{}: header length {} reaches past the end of the file ({} bytes; truncated?)", file, header_size, size);
+  const char* header_begin = bytes + 8;
   const json header = parse_header_json(header_begin, header_begin + header_size, file);
   const char* data = header_begin + header_size;
-  const uint64_t buffer_size = bytes.size() - 8 - header_size;
+  const uint64_t buffer_size = size - 8 - header_size;
 
   SafetensorsFile out;
   std::vector<Entry> entries;
@@ -208,6 +212,34 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& f
   return out;
 }
 
-SafetensorsFile load_safetensors(const std::string& path) { return parse_safetensors(read_whole_file(path), path); }
+SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& file) {
+  return parse_safetensors(bytes.data(), bytes.size(), file);
+}
+
+SafetensorsFile load_safetensors(const std::string& path) {
+  // Mapping the file instead of reading it halves peak memory for large models: the
+  // tensors are the only copy. The mapping is private and read-only; cotrain replaces
+  // files by rename, so a file is not truncated under us while it is mapped.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      const size_t size = static_cast<size_t>(st.st_size);
+      void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      ::close(fd);
+      if (map != MAP_FAILED) {
+        struct Unmap {
+          void* p;
+          size_t n;
+          ~Unmap() { ::munmap(p, n); }
+        } unmap{map, size};
+        return parse_safetensors(static_cast<const char*>(map), size, path);
+      }
+    } else {
+      ::close(fd);
+    }
+  }
+  return parse_safetensors(read_whole_file(path), path);  // also gives the error for a missing file
+}
 
 }  // namespace cotrain::io

@@ -46,10 +46,8 @@ std::vector<Item> prepare(const TensorMap& tensors) {
   return items;
 }
 
-}  // namespace
-
-std::string serialize_safetensors(const TensorMap& tensors, const std::map<std::string, std::string>& metadata) {
-  std::vector<Item> items = prepare(tensors);
+// The 8-byte length and the padded JSON header; the data follows in `items` order.
+std::string header_bytes(const std::vector<Item>& items, const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();
   // transformers refuses to load a file whose metadata lacks "format", so add it.
   std::map<std::string, std::string> meta = metadata;
@@ -69,28 +67,36 @@ std::string serialize_safetensors(const TensorMap& tensors, const std::map<std::
     fail("safetensors: a tensor name or metadata string is not valid UTF-8");
   }
   text.append((8 - text.size() % 8) % 8, ' ');
-
-  std::string out(8 + text.size() + offset, '\0');
   const uint64_t header_size = text.size();
+  std::string out(8, '\0');
   std::memcpy(&out[0], &header_size, 8);
-  std::memcpy(&out[8], text.data(), text.size());
-  char* data = &out[8 + text.size()];
-  for (const auto& item : items) {
-    if (item.nbytes) std::memcpy(data, item.tensor.data_ptr(), item.nbytes);
-    data += item.nbytes;
-  }
+  return out + text;
+}
+
+}  // namespace
+
+std::string serialize_safetensors(const TensorMap& tensors, const std::map<std::string, std::string>& metadata) {
+  const std::vector<Item> items = prepare(tensors);
+  std::string out = header_bytes(items, metadata);
+  for (const auto& item : items) out.append(static_cast<const char*>(item.tensor.data_ptr()), item.nbytes);
   return out;
 }
 
 void save_safetensors(const std::string& path, const TensorMap& tensors,
                       const std::map<std::string, std::string>& metadata) {
-  std::string bytes;
+  std::vector<Item> items;
+  std::string header;
   try {
-    bytes = serialize_safetensors(tensors, metadata);
+    items = prepare(tensors);
+    header = header_bytes(items, metadata);
   } catch (const Error& e) {
     fail("{}: {}", path, e.what());
   }
-  write_file_atomically(path, bytes);
+  // Streamed: a model's weights are not copied into one big buffer first.
+  AtomicFileWriter file(path);
+  file.write(header);
+  for (const auto& item : items) file.write(static_cast<const char*>(item.tensor.data_ptr()), item.nbytes);
+  file.commit();
 }
 
 }  // namespace cotrain::io
