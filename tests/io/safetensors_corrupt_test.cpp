@@ -52,6 +52,22 @@ TEST(SafetensorsCorrupt, HeaderNotJsonObject) {
   expect_error(make_safetensors(std::string("{\0}", 3)), {"not valid JSON"});
 }
 
+TEST(SafetensorsCorrupt, DeepNestingStopsEarly) {
+  expect_error(make_safetensors(std::string(10'000'000, '[')), {"more than 8 deep"});
+  expect_error(one("{\"dtype\":\"F32\",\"shape\":[[[[[[[[2]]]]]]]],\"data_offsets\":[0,8]}"), {"deep"});
+}
+
+TEST(SafetensorsCorrupt, ZeroSizedWithHugeOtherDimensions) {
+  // numel 0, but LibTorch must still be able to describe the shape: either it
+  // parses to an empty tensor or it is an Error, never a LibTorch exception.
+  const std::string f64 = "{\"dtype\":\"F64\",\"shape\":[0,4611686018427387904],\"data_offsets\":[0,0]}";
+  try {
+    at::Tensor t = parse_safetensors(one(f64), "z").tensors.at("t");
+    EXPECT_EQ(t.numel(), 0);
+  } catch (const Error&) {
+  }
+}
+
 TEST(SafetensorsCorrupt, Dtype) {
   expect_error(one("{\"shape\":[2],\"data_offsets\":[0,8]}"), {"tensor t", "no dtype"});
   expect_error(one("{\"dtype\":4,\"shape\":[2],\"data_offsets\":[0,8]}"), {"tensor t", "dtype must be a string"});

@@ -33,6 +33,7 @@ using nlohmann::json;
 // Same limit as the reference implementation: a real header is a few hundred KB.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 constexpr size_t kMaxDims = 64;
+constexpr int kMaxNesting = 8;
 
 struct Entry {
   std::string name;
@@ -47,7 +48,16 @@ json parse_header_json(const char* begin, const char* end, const std::string& fi
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
   size_t duplicate_depth = 0;
+  // A valid header nests three deep ({"name": {"shape": [..]}}). Without a limit, 100 MB
+  // of "[" would build tens of millions of nested arrays before failing: stop early.
+  int open_containers = 0;
+  struct TooDeep {};
   auto on_event = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) {
+      if (++open_containers > kMaxNesting) throw TooDeep{};
+    } else if (event == json::parse_event_t::object_end || event == json::parse_event_t::array_end) {
+      --open_containers;
+    }
     if (event == json::parse_event_t::object_start) {
       open_objects.emplace_back();
     } else if (event == json::parse_event_t::object_end) {
@@ -69,6 +79,8 @@ json parse_header_json(const char* begin, const char* end, const std::string& fi
     // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
     if (auto bracket = why.find("] "); bracket != std::string::npos) why = why.substr(bracket + 2);
     fail("{}: header is not valid JSON: {}", file, why);
+  } catch (const TooDeep&) {
+    fail("{}: header nests lists or objects more than {} deep: not a safetensors header", file, kMaxNesting);
   }
   if (!duplicate.empty()) {
     if (duplicate_depth == 1) fail("{}: tensor {}: name appears twice in the header", file, duplicate);
