@@ -66,7 +66,8 @@ def write(path):
         header[name] = {"shape": shape, "data_offsets": [len(data), len(data) + len(blob)], "dtype": dtype}
         data += blob
     header["__metadata__"] = METADATA
-    text = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    # ensure_ascii: non-ASCII names arrive as \u escapes, which the reader must decode.
+    text = json.dumps(header, ensure_ascii=True).encode("utf-8")
     text += b" " * ((8 - len(text) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + data)
@@ -117,10 +118,15 @@ def check(path):
             want = decode(dtype, encode(dtype, value(i)))  # the value as that dtype holds it
             if got != want:
                 errors.append("%s[%d]: got %r, want %r" % (name, i, got, want))
+    # Hugging Face's reader also insists that the tensors tile the buffer exactly.
     spans.sort()
-    for (b0, e0, n0), (b1, e1, n1) in zip(spans, spans[1:]):
-        if b1 < e0:
-            errors.append("%s overlaps %s" % (n1, n0))
+    position = 0
+    for begin, end, name in spans:
+        if begin != position:
+            errors.append("%s starts at %d, expected %d (gap or overlap)" % (name, begin, position))
+        position = end
+    if position != len(buffer):
+        errors.append("tensors cover %d bytes of a %d-byte buffer" % (position, len(buffer)))
     if errors:
         sys.exit("\n".join(errors))
     print("ok %d tensors" % len(spans))
