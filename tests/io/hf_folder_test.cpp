@@ -303,6 +303,13 @@ TEST(HfFolder, FolderErrors) {
     EXPECT_NE(msg.find(part), std::string::npos) << part << " not in " << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line";
 
+  const std::string tf = root + "/tf";
+  testing::write_file(tf + "/config.json", R"({"model_type": "bert"})");
+  testing::write_file(tf + "/tf_model.h5", "HDF");
+  msg = error_of([&] { read_hf_folder(tf); });
+  EXPECT_NE(msg.find("has tf_model.h5 but no model.safetensors"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("from_tf=True"), std::string::npos) << msg;
+
   const std::string none = root + "/none";
   testing::write_file(none + "/config.json", R"({"model_type": "bert"})");
   EXPECT_NE(error_of([&] { read_hf_folder(none); }).find(none + ": no model.safetensors"), std::string::npos);

@@ -43,6 +43,10 @@ TEST(SafetensorsCorrupt, ShortFilesAndHeaderLength) {
   expect_error(past, {"past the end"});
 }
 
+TEST(SafetensorsCorrupt, GitLfsPointerIsRecognised) {
+  expect_error("version https://git-lfs.github.com/spec/v1\noid sha256:4d2a\nsize 440473133\n", {"Git LFS pointer", "git lfs pull"});
+}
+
 TEST(SafetensorsCorrupt, HeaderNotJsonObject) {
   expect_error(make_safetensors("{\"t\": "), {"not valid JSON"});
   expect_error(make_safetensors("[1, 2]"), {"must be a JSON object"});

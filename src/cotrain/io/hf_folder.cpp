@@ -63,6 +63,12 @@ std::vector<std::pair<std::string, SafetensorsFile>> load_weight_files(const std
       fail("{}: has {} but no model.safetensors; cotrain does not read PyTorch pickle files: {}", dir, bin,
            conversion_hint(dir, join_path(dir, bin)));
   }
+  for (const char* other : {"tf_model.h5", "flax_model.msgpack"}) {
+    if (path_exists(join_path(dir, other)))
+      fail("{}: has {} but no model.safetensors; convert it once with Python transformers: "
+           "AutoModelForMaskedLM.from_pretrained(DIR, {}=True).save_pretrained(DIR, safe_serialization=True)",
+           dir, other, other[0] == 't' ? "from_tf" : "from_flax");
+  }
   fail("{}: no model.safetensors (a Hugging Face model folder holds config.json, model.safetensors and a vocabulary)",
        dir);
 }

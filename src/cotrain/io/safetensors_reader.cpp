@@ -185,6 +185,11 @@ at::Tensor make_tensor(const Entry& e, const char* data, const std::string& file
 
 SafetensorsFile parse_safetensors(const char* bytes, size_t size, const std::string& file) {
   if (size < 8) fail("{}: {} bytes is too short for a safetensors file (truncated?)", file, size);
+  // A model repository cloned without Git LFS holds small text pointers instead.
+  static const char kLfs[] = "version https://git-lfs";
+  if (size >= sizeof kLfs - 1 && std::memcmp(bytes, kLfs, sizeof kLfs - 1) == 0)
+    fail("{}: is a Git LFS pointer, not the tensors: fetch them with `git lfs install && git lfs pull` in its folder",
+         file);
   const uint64_t header_size = read_u64_le(bytes);
   if (header_size > kMaxHeaderBytes)
     fail("{}: header length {} is absurd (more than {} bytes): not a safetensors file, or corrupt", file, header_size,
