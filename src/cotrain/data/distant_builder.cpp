@@ -80,6 +80,13 @@ std::vector<Linked> link(const SourceDocument& doc, const KnowledgeBase& kb, Amb
     if (e >= 0) rank.emplace(e, rank.size());
   }
   const bool restricted = !doc.candidates.empty();
+  // Only aliases of the candidates can match in a restricted document: no need to
+  // look up longer word sequences than their longest alias.
+  size_t max_words = kb.max_alias_words();
+  if (restricted) {
+    max_words = 0;
+    for (const auto& [e, r] : rank) max_words = std::max(max_words, kb.max_alias_words(e));
+  }
   std::vector<Linked> out;
   std::vector<int32_t> hits;
   for (size_t s = 0; s < doc.sents.size(); ++s) {
@@ -94,7 +101,7 @@ std::vector<Linked> link(const SourceDocument& doc, const KnowledgeBase& kb, Amb
     size_t i = 0;
     while (i < n) {
       size_t taken = 0;
-      for (size_t len = std::min(kb.max_alias_words(), n - i); len >= 1 && taken == 0; --len) {
+      for (size_t len = std::min(max_words, n - i); len >= 1 && taken == 0; --len) {
         const auto* found = kb.lookup(KnowledgeBase::key_of(*words, i, i + len));
         if (!found) continue;
         hits.clear();

@@ -55,6 +55,7 @@ int32_t KnowledgeBase::intern(const std::string& entity_id) {
   if (inserted) {
     ids_.push_back(entity_id);
     types_.emplace_back();
+    entity_alias_words_.push_back(0);
   }
   return it->second;
 }
@@ -81,6 +82,7 @@ void KnowledgeBase::add_alias(int32_t entity, const std::vector<std::string>& wo
     ++num_aliases;
   }
   max_alias_words_ = std::max(max_alias_words_, words.size());
+  entity_alias_words_[entity] = std::max(entity_alias_words_[entity], words.size());
 }
 
 void KnowledgeBase::set_type(int32_t entity, const std::string& type) {

@@ -42,6 +42,8 @@ class KnowledgeBase {
   const std::vector<int32_t>* lookup(const std::string& key) const;
   static std::string key_of(const std::vector<std::string>& words, size_t begin, size_t end);
   size_t max_alias_words() const { return max_alias_words_; }
+  // Longest alias of one entity, in words (0 for an entity without alias).
+  size_t max_alias_words(int32_t entity) const { return entity_alias_words_[entity]; }
   bool ignore_case() const { return ignore_case_; }
   void set_ignore_case(bool on) { ignore_case_ = on; }
 
@@ -54,6 +56,7 @@ class KnowledgeBase {
  private:
   static uint64_t pair_key(int32_t h, int32_t t) { return (static_cast<uint64_t>(static_cast<uint32_t>(h)) << 32) | static_cast<uint32_t>(t); }
   std::vector<std::string> ids_, types_;
+  std::vector<size_t> entity_alias_words_;
   std::unordered_map<std::string, int32_t> index_;
   std::unordered_map<std::string, std::vector<int32_t>> aliases_;
   std::unordered_map<uint64_t, std::vector<std::string>> triples_;
