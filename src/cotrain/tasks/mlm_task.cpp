@@ -69,7 +69,7 @@ std::vector<train::NamedParameter> MlmTask::parameters() {
   return params;
 }
 
-train::LossTerms MlmTask::next_loss(Rng& rng) {
+MlmBatch MlmTask::next_batch(Rng& rng) {
   std::vector<const std::vector<int64_t>*> picked;
   const int64_t B = config_.trainer.batch_size;
   while (static_cast<int64_t>(picked.size()) < B) {
@@ -79,7 +79,12 @@ train::LossTerms MlmTask::next_loss(Rng& rng) {
     }
     picked.push_back(&corpus_.sequences[static_cast<size_t>(order_[static_cast<size_t>(cursor_++)])]);
   }
-  MlmBatch batch = make_mlm_batch(picked, *model_.tokenizer, config_.data.mask_prob, rng);
+  return make_mlm_batch(picked, *model_.tokenizer, config_.data.mask_prob, rng);
+}
+
+train::LossTerms MlmTask::next_loss(Rng& rng) {
+  const int64_t B = config_.trainer.batch_size;
+  MlmBatch batch = next_batch(rng);
   auto out = model_.model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, batch.labels);
   train::LossTerms losses;
   losses.terms["total"] = out.loss;
@@ -129,6 +134,53 @@ std::unique_ptr<train::TrainTask> make_mlm_task(Config& config, const TaskInputs
   log::info("corpus: {} sequences, {} tokens ({} lines read, {} truncated)", corpus.sequences.size(), corpus.tokens,
             corpus.lines_read, corpus.truncated_lines);
   return std::make_unique<MlmTask>(config, std::move(model), std::move(corpus));
+}
+
+nlohmann::json long_matrix_to_json(const at::Tensor& t) {
+  at::Tensor c = t.to(at::kLong).contiguous();
+  nlohmann::json rows = nlohmann::json::array();
+  for (int64_t i = 0; i < c.size(0); ++i) {
+    const int64_t* p = c[i].data_ptr<int64_t>();
+    rows.push_back(std::vector<int64_t>(p, p + c.size(1)));
+  }
+  return rows;
+}
+
+at::Tensor long_matrix_from_json(const nlohmann::json& j, const std::string& key) {
+  if (!j.contains(key) || !j.at(key).is_array() || j.at(key).empty()) fail("batch: '{}' must be a non-empty list of rows", key);
+  const auto& rows = j.at(key);
+  const size_t width = rows.at(0).size();
+  std::vector<int64_t> flat;
+  for (const auto& row : rows) {
+    if (!row.is_array() || row.size() != width) fail("batch: '{}' rows must all have {} entries", key, width);
+    for (const auto& v : row) {
+      if (!v.is_number_integer()) fail("batch: '{}' must hold integers", key);
+      flat.push_back(v.get<int64_t>());
+    }
+  }
+  return at::tensor(flat, at::kLong).view({static_cast<int64_t>(rows.size()), static_cast<int64_t>(width)});
+}
+
+nlohmann::json write_mlm_batch(Config& config, const TaskInputs& inputs) {
+  auto task = make_mlm_task(config, inputs);
+  auto& mlm = static_cast<MlmTask&>(*task);
+  Rng rng(Rng::derive(static_cast<uint64_t>(config.trainer.seed), 0x747261696e));  // as the trainer seeds it
+  MlmBatch batch = mlm.next_batch(rng);
+  return {{"task", "mlm"},
+          {"input_ids", long_matrix_to_json(batch.input_ids)},
+          {"attention_mask", long_matrix_to_json(batch.attention_mask)},
+          {"token_type_ids", long_matrix_to_json(batch.token_type_ids)},
+          {"labels", long_matrix_to_json(batch.labels)}};
+}
+
+nlohmann::json mlm_batch_loss(Config& config, const TaskInputs& inputs, const nlohmann::json& batch) {
+  if (inputs.init.empty()) fail("loss --task mlm: --model DIR is required");
+  models::TextModel tm = models::load_text_model(inputs.init);
+  tm.model->eval();
+  auto out = tm.model->forward(long_matrix_from_json(batch, "input_ids"), long_matrix_from_json(batch, "attention_mask"),
+                               long_matrix_from_json(batch, "token_type_ids"), long_matrix_from_json(batch, "labels"));
+  const double loss = out.loss.item<double>();
+  return {{"mlm", loss}, {"total", loss}};
 }
 
 }  // namespace cotrain::tasks

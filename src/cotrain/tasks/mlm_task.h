@@ -28,6 +28,7 @@ class MlmTask : public train::TrainTask {
   torch::nn::Module& module() override { return *model_.model; }
   std::vector<train::NamedParameter> parameters() override;
   train::LossTerms next_loss(Rng& rng) override;
+  MlmBatch next_batch(Rng& rng);
   nlohmann::json data_state() const override;
   void restore_data_state(const nlohmann::json& state) override;
   void save_model(const std::string& dir) override;
@@ -46,5 +47,14 @@ class MlmTask : public train::TrainTask {
 // Factory for the registry: a model from --init or from config + data.vocab, and
 // the corpus data.train.
 std::unique_ptr<train::TrainTask> make_mlm_task(Config& config, const TaskInputs& inputs);
+
+// `cotrain batch/loss --task mlm`: the first micro-batch as JSON ({input_ids,
+// attention_mask, token_type_ids, labels}: lists of rows), and its loss.
+nlohmann::json write_mlm_batch(Config& config, const TaskInputs& inputs);
+nlohmann::json mlm_batch_loss(Config& config, const TaskInputs& inputs, const nlohmann::json& batch);
+
+// Tensor <-> JSON for batch files: int64 matrices as lists of rows.
+nlohmann::json long_matrix_to_json(const at::Tensor& t);
+at::Tensor long_matrix_from_json(const nlohmann::json& j, const std::string& key);
 
 }  // namespace cotrain::tasks

@@ -7,7 +7,8 @@ namespace cotrain::tasks {
 
 const std::vector<TaskEntry>& task_registry() {
   static const std::vector<TaskEntry> entries = {
-      {"mlm", "masked language modelling on text, one sequence per line (data.train)", make_mlm_task},
+      {"mlm", "masked language modelling on text, one sequence per line (data.train)", make_mlm_task,
+       write_mlm_batch, mlm_batch_loss},
   };
   return entries;
 }

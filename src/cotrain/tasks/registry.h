@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cotrain/core/config.h"
 #include "cotrain/train/task.h"
 
@@ -20,10 +22,18 @@ struct TaskInputs {
 // (vocab_size, model geometry of --init), which then go into checkpoints.
 using TaskFactory = std::function<std::unique_ptr<train::TrainTask>(Config& config, const TaskInputs& inputs)>;
 
+// Debugging and verification (`cotrain batch`, `cotrain loss`): the exact inputs of
+// the first micro-batch as JSON, and the losses of the model on such a JSON batch
+// with dropout off. The PyTorch twins in tests/reference/ consume the same JSON.
+using BatchWriter = std::function<nlohmann::json(Config& config, const TaskInputs& inputs)>;
+using BatchLoss = std::function<nlohmann::json(Config& config, const TaskInputs& inputs, const nlohmann::json& batch)>;
+
 struct TaskEntry {
   std::string name;
   std::string summary;
   TaskFactory make;
+  BatchWriter batch;  // may be empty
+  BatchLoss loss;     // may be empty
 };
 
 const std::vector<TaskEntry>& task_registry();
