@@ -143,6 +143,27 @@ TEST(DocredReader, TypeErrorsAndFileLevelErrors) {
   const std::string dir = cotrain::testing::scratch_dir("docred_reader");
   cotrain::testing::write_file(dir + "/broken.json", "[{\"sents\": ");
   EXPECT_THROW(data::read_docred(dir + "/broken.json"), cotrain::Error);
+  // Documents are parsed one by one: a syntax error inside one is a bad record like any other.
+  cotrain::testing::write_file(dir + "/one_bad.json",
+                               R"([{"sents": [["a"]], "vertexSet": []}, {"sents": }, {"sents": [["b]"]], "vertexSet": []}])");
+  data::DocredReadOptions skip;
+  skip.on_bad_record = data::OnBadRecord::skip;
+  data::DocredReadReport report;
+  const auto kept = data::read_docred(dir + "/one_bad.json", skip, &report);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[1].sents[0][0], "b]");  // a bracket inside a string is not structure
+  ASSERT_EQ(report.first_reasons.size(), 1u);
+  EXPECT_EQ(report.first_reasons[0].rfind(dir + "/one_bad.json: document 1: not valid JSON", 0), 0u)
+      << report.first_reasons[0];
+  cotrain::testing::write_file(dir + "/trailing.json", "[] []");
+  EXPECT_THROW(data::read_docred(dir + "/trailing.json", skip), cotrain::Error);
+  cotrain::testing::write_file(dir + "/object.json", R"( {"sents": []})");
+  try {
+    data::read_docred(dir + "/object.json", skip);
+    FAIL() << "no error";
+  } catch (const cotrain::Error& e) {
+    EXPECT_EQ(std::string(e.what()), dir + "/object.json: expected a JSON list of documents, got object");
+  }
   EXPECT_THROW(data::parse_on_bad_record("ignore"), cotrain::Error);
   EXPECT_EQ(data::parse_on_bad_record("skip"), data::OnBadRecord::skip);
 }

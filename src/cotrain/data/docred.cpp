@@ -241,15 +241,96 @@ std::vector<Document> parse_docred(const json& docs, const std::string& file, co
   return out;
 }
 
+namespace {
+
+// Calls fn(begin, end, index) for each element of the top-level JSON list in `text`,
+// so that each document is parsed on its own: a whole-file DOM of a large corpus
+// takes about ten times the file's size in memory. Only the element boundaries are
+// found here (brackets outside strings); each element is then parsed strictly.
+template <typename Fn>
+void for_each_list_element(const std::string& text, const std::string& path, Fn fn) {
+  auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n && is_space(text[i])) ++i;
+  if (i == n || text[i] != '[') {
+    // Not a list: let the JSON parser say what it is (or why it is not JSON).
+    json j;
+    try {
+      j = json::parse(text);
+    } catch (const json::parse_error& e) {
+      fail("{}: not valid JSON: {}", path, e.what());
+    }
+    fail("{}: expected a JSON list of documents, got {}", path, j.type_name());
+  }
+  ++i;
+  size_t index = 0;
+  while (true) {
+    while (i < n && is_space(text[i])) ++i;
+    if (i == n) fail("{}: not valid JSON: the list is not closed", path);
+    if (text[i] == ']') {
+      ++i;
+      break;
+    }
+    if (index > 0) {
+      if (text[i] != ',') fail("{}: not valid JSON: expected ',' or ']' after document {}", path, index - 1);
+      ++i;
+      while (i < n && is_space(text[i])) ++i;
+    }
+    const size_t begin = i;
+    int depth = 0;
+    bool in_string = false;
+    for (; i < n; ++i) {
+      const char c = text[i];
+      if (in_string) {
+        if (c == '\\') ++i;
+        else if (c == '"') in_string = false;
+        continue;
+      }
+      if (c == '"') in_string = true;
+      else if (c == '{' || c == '[') ++depth;
+      else if (c == '}' || c == ']') {
+        if (depth == 0) break;  // the list's own ']' after a scalar element
+        if (--depth == 0) {
+          ++i;
+          break;
+        }
+      } else if (c == ',' && depth == 0) break;
+    }
+    if (depth != 0 || in_string) fail("{}: not valid JSON: document {} is not closed", path, index);
+    fn(text.data() + begin, text.data() + i, index++);
+  }
+  while (i < n && is_space(text[i])) ++i;
+  if (i != n) fail("{}: not valid JSON: text after the list of documents", path);
+}
+
+}  // namespace
+
 std::vector<Document> read_docred(const std::string& path, const DocredReadOptions& options,
                                   DocredReadReport* report) {
-  json docs;
-  try {
-    docs = json::parse(read_whole_file(path));
-  } catch (const json::parse_error& e) {
-    fail("{}: not valid JSON: {}", path, e.what());
-  }
-  return parse_docred(docs, path, options, report);
+  const std::string text = read_whole_file(path);
+  DocredReadReport local;
+  DocredReadReport& r = report ? *report : local;
+  r = DocredReadReport{};
+  std::vector<Document> out;
+  for_each_list_element(text, path, [&](const char* begin, const char* end, size_t index) {
+    ++r.documents;
+    try {
+      json d;
+      try {
+        d = json::parse(begin, end);
+      } catch (const json::parse_error& e) {
+        fail("{}: document {}: not valid JSON: {}", path, index, e.what());
+      }
+      out.push_back(parse_document(d, path, index, options.relations));
+      ++r.kept;
+    } catch (const Error& e) {
+      if (options.on_bad_record == OnBadRecord::fail) throw;
+      ++r.skipped;
+      if (r.first_reasons.size() < options.max_reasons) r.first_reasons.push_back(e.what());
+    }
+  });
+  return out;
 }
 
 std::string DocredReadReport::summary() const {
