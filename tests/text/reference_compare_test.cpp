@@ -64,6 +64,37 @@ std::string write_inputs(const std::string& dir) {
   return path;
 }
 
+bool printable_ascii(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c >= 0x7F) return false;
+  }
+  return true;
+}
+
+// Byte ranges lie in the text, in order; BPE pieces tile it exactly; a WordPiece piece
+// of plain ASCII text (cased, so nothing was changed) is the text it covers.
+void check_offsets(const Tokenizer& tokenizer, const std::string& text) {
+  std::vector<Piece> pieces = tokenizer.encode_with_offsets(text);
+  size_t previous_begin = 0, covered = 0;
+  for (const Piece& p : pieces) {
+    ASSERT_LT(p.begin, p.end) << test::escaped(text);
+    ASSERT_LE(p.end, text.size()) << test::escaped(text);
+    EXPECT_GE(p.begin, previous_begin) << test::escaped(text);
+    previous_begin = p.begin;
+    if (tokenizer.kind() == "bpe") {
+      EXPECT_EQ(p.begin, covered) << test::escaped(text);
+      covered = p.end;
+    } else if (p.id != tokenizer.specials().unk) {
+      const auto& wp = dynamic_cast<const WordPieceTokenizer&>(tokenizer);
+      std::string covered_text = text.substr(p.begin, p.end - p.begin);
+      std::string token = tokenizer.id_to_token(p.id);
+      if (token.rfind("##", 0) == 0) token = token.substr(2);
+      if (!wp.lowercase() && printable_ascii(covered_text)) EXPECT_EQ(covered_text, token) << test::escaped(text);
+    }
+  }
+  if (tokenizer.kind() == "bpe") EXPECT_EQ(covered, text.size()) << test::escaped(text);
+}
+
 // Compares `tokenizer` with the reference's records; returns how many records were checked.
 size_t compare(const Tokenizer& tokenizer, const std::string& reference_output) {
   nlohmann::json records = nlohmann::json::parse(read_file(reference_output));
@@ -74,6 +105,7 @@ size_t compare(const Tokenizer& tokenizer, const std::string& reference_output) 
     const auto expected_ids = record["ids"].get<std::vector<int64_t>>();
     std::vector<std::string> tokens = tokenizer.tokenize(text);
     std::vector<int64_t> ids = tokenizer.encode(text);
+    check_offsets(tokenizer, text);
     if (tokens != expected_tokens || ids != expected_ids) {
       ++mismatches;
       ADD_FAILURE() << tokenizer.kind() << " differs on \"" << test::escaped(text) << "\"\n  ours:      "

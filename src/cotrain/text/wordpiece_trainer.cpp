@@ -274,9 +274,16 @@ void WordPieceTrainer::add_file(const std::string& path) {
   std::string line;
   int64_t number = 0;
   const int64_t words_before = stats_.words;
+  auto last_log = Clock::now();
+  int64_t bytes = 0;
   while (std::getline(in, line)) {
     ++number;
+    bytes += static_cast<int64_t>(line.size()) + 1;
     add_line(line, path + ": line " + std::to_string(number));
+    if (options_.progress && (number & 1023) == 0 && seconds_since(last_log) >= 2.0) {
+      last_log = Clock::now();
+      log::info("vocab: {}: {} lines, {:.1f} MB read", path, number, bytes / 1e6);
+    }
   }
   if (in.bad()) fail("{}: read error after line {}", path, number);
   if (options_.progress) {
