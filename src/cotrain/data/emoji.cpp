@@ -237,7 +237,7 @@ EmojiWriteSummary write_emoji_captions(const EmojiData& data, const std::string&
       if (it == e.images.end()) continue;
       const bool is_held = heldout_set.count(e.concept) > 0;
       json line = {{"image", fs::absolute(it->second).lexically_normal().lexically_relative(out_abs).string()},
-                   {"image_id", e.id},
+                   {"image_id", fs::path(it->second).stem().string()},
                    {"caption", e.caption},
                    {"paraphrases", e.paraphrases},
                    {"tags", e.tags},

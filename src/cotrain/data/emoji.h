@@ -58,7 +58,8 @@ struct EmojiWriteSummary {
 // Writes OUT/<artist>.jsonl for every artist: one line per image,
 //   {"image", "image_id", "caption", "paraphrases", "tags", "concept", "split",
 //    "category", "subcategory", "skin_tone"}
-// with split "train" or "heldout", image paths relative to OUT; OUT/heldout.txt
+// with split "train" or "heldout", image paths relative to OUT, image_id the image's
+// file name without extension (what `cotrain regions --stem-ids` uses); OUT/heldout.txt
 // (one concept id per line) and OUT/summary.json with the counts.
 EmojiWriteSummary write_emoji_captions(const EmojiData& data, const std::string& out_dir, double heldout_fraction,
                                        std::uint64_t seed);
