@@ -141,6 +141,24 @@ TEST(DistantBuilder, AmbiguityFirstCaseFoldingAndCandidateRestriction) {
   EXPECT_EQ(stats.ambiguous, 0);
 }
 
+TEST(DistantBuilder, OverlappingAliasesGiveNonOverlappingMentions) {
+  data::KnowledgeBase kb;
+  kb.names = {{"R", "r"}};
+  const int32_t ny = kb.intern("NY"), yc = kb.intern("YC"), city = kb.intern("CITY"), york = kb.intern("YORK");
+  kb.add_alias(ny, {"New", "York"});
+  kb.add_alias(yc, {"York", "City", "Hall"});
+  kb.add_alias(city, {"City"});
+  kb.add_alias(york, {"York"});
+  data::SourceDocument doc;
+  doc.sents = {{"New", "York", "City", "Hall", "and", "York", "City", "Hall"}};
+  data::DistantStats stats;
+  const auto out = data::build_distant({doc}, kb, open_filters(), nullptr, stats);
+  // Left to right: "New York" is taken first, so "York City Hall" cannot start inside it.
+  EXPECT_EQ(mentions(out.at(0)), (std::vector<std::vector<MentionView>>{{{"New York", 0, 0, 2, "NY"}},
+                                                                       {{"City", 0, 2, 3, "CITY"}},
+                                                                       {{"York City Hall", 0, 5, 8, "YC"}}}));
+}
+
 TEST(DistantBuilder, NaSamplingIsSeededAndBounded) {
   const auto kb = load_kb(false);
   const auto docs = load_docs();

@@ -113,6 +113,10 @@ TEST(DocredAlignment, SpansAreExactWithoutTruncation) {
   EXPECT_EQ(a.entity_map, (std::vector<int64_t>{0, 1, 2}));
   EXPECT_EQ(a.labels.size(), 2u);
   EXPECT_EQ(a.dropped_mentions, 0);
+  // France (sentence 0) and Seine (sentence 1) never share one; Paris is in both.
+  EXPECT_FALSE(data::share_a_sentence(a, 0, 1));
+  EXPECT_TRUE(data::share_a_sentence(a, 0, 2));
+  EXPECT_TRUE(data::share_a_sentence(a, 2, 1));
 }
 
 TEST(DocredAlignment, TruncationDropsMentionsThenEntitiesAndRemapsLabels) {
@@ -134,6 +138,8 @@ TEST(DocredAlignment, TruncationDropsMentionsThenEntitiesAndRemapsLabels) {
   EXPECT_EQ(a.dropped_labels, 1);
   EXPECT_EQ(a.na_triples, (std::vector<std::pair<int64_t, int64_t>>{{0, 1}}));
   EXPECT_EQ(a.dropped_na_triples, 1);
+  // Truncation removed Paris's sentence-1 mention: with France it still shares sentence 0.
+  EXPECT_TRUE(data::share_a_sentence(a, 0, 1));
 }
 
 TEST(DocredAlignment, AMentionThatEndsExactlyAtTheLimitSurvives) {

@@ -91,4 +91,11 @@ AlignedDocument align_document(const Document& doc, const text::Tokenizer& token
   return out;
 }
 
+bool share_a_sentence(const AlignedDocument& doc, int64_t h, int64_t t) {
+  for (const AlignedMention& a : doc.entities.at(h))
+    for (const AlignedMention& b : doc.entities.at(t))
+      if (a.sent_id == b.sent_id) return true;
+  return false;
+}
+
 }  // namespace cotrain::data

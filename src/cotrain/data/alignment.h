@@ -36,6 +36,10 @@ struct AlignedDocument {
   bool truncated = false;
 };
 
+// Whether entities h and t (new indices) have mentions in a common sentence: ERICA's
+// intra-sentence pairs (T_s); the others are cross-sentence (T_c).
+bool share_a_sentence(const AlignedDocument& doc, int64_t h, int64_t t);
+
 // Aligns a validated document (validate_document() returned ""). With `sents`, the
 // words go through tokenizer.encode_words (one call for the whole document, so a BPE
 // tokenizer puts a leading space before every word but the first); with only
