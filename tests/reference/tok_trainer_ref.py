@@ -2,7 +2,8 @@
 """Naive twin of the WordPiece vocabulary trainer, from the algorithm as documented
 (every score recomputed from scratch at every merge; no queue, no indexes):
 
-  words from BERT's basic tokenizer (tokenizers_ref.basic_tokenize), counted;
+  words from BERT's basic tokenizer (tokenizers_ref.basic_tokenize), counted, those
+  over 100 characters left out (WordPiece makes them [UNK] anyway);
   alphabet = characters, most frequent first while specials + pieces fit the size
   (each character costs 2 entries, "c" and "##c", or 1 for punctuation and CJK
   ideographs, which are always words of their own), kept in code point order;
@@ -34,7 +35,7 @@ def standalone(c):
 def train(lines, size, min_frequency, uncased):
     words = collections.Counter()
     for line in lines:
-        words.update(ref.basic_tokenize(line, uncased))
+        words.update(w for w in ref.basic_tokenize(line, uncased) if len(w) <= 100)
     char_counts = collections.Counter()
     for w, n in words.items():
         for c in w:

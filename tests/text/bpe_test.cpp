@@ -78,6 +78,19 @@ TEST(Bpe, MergesByRankWithOffsets) {
   EXPECT_EQ(bpe.kind(), "bpe");
 }
 
+TEST(Bpe, LongPreTokensMergeFastAndLikeShortOnes) {
+  BpeTokenizer bpe = small_bpe();
+  // 200,000 letters without a space: one pre-token. The quadratic textbook loop would
+  // take minutes; the result must equal the short word's pattern repeated.
+  std::string text;
+  for (int i = 0; i < 40000; ++i) text += "lower";
+  std::vector<int64_t> ids = bpe.encode(text);
+  ASSERT_EQ(ids.size(), 40000u);
+  for (int64_t id : ids) ASSERT_EQ(id, bpe.token_to_id("lower"));
+  EXPECT_EQ(bpe.encode(std::string(7, 'a')), (std::vector<int64_t>{bpe.token_to_id("aa"), bpe.token_to_id("aa"),
+                                                                   bpe.token_to_id("aa"), bpe.token_to_id("a")}));
+}
+
 TEST(Bpe, UnknownSymbolsBecomeUnk) {
   // A vocabulary without the byte symbol for 'z'.
   std::unordered_map<std::string, int64_t> vocab = {{"<s>", 0}, {"<pad>", 1}, {"</s>", 2}, {"<unk>", 3},

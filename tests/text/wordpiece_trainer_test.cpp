@@ -95,6 +95,8 @@ TEST_P(WordPieceTrainerVsTwin, SameVocabularyAsTheNaiveTwin) {
   std::string dir = testing::scratch_dir(cased ? "trainer-twin-cased" : "trainer-twin-uncased");
   std::string corpus = synthetic_corpus(400, cased ? 8 : 9);
   corpus += u8"Ça va? ΟΔΟΣ οδός, naïve İstanbul 😀 日本語 — “quotes” and ..., again: ça VA.\n";
+  corpus += std::string(101, 'q') + " " + std::string(101, 'q') + " " + std::string(100, 'k') + " " +
+            std::string(100, 'k') + "\n";  // only the 100-character word counts
   testing::write_file(dir + "/corpus.txt", corpus);
   const int64_t size = 260;
   std::vector<std::string> args = {dir + "/corpus.txt", "--size", std::to_string(size), "--min-frequency", "2"};

@@ -1,6 +1,8 @@
 #include "cotrain/text/bpe.h"
 
+#include <functional>
 #include <limits>
+#include <queue>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,7 @@ namespace cotrain::text {
 namespace {
 
 constexpr size_t kCacheLimit = 1 << 16;
+constexpr size_t kCacheMaxWordBytes = 256;  // longer pre-tokens are rare: not worth caching
 
 // Appends `bytes` to `out`, with U+FFFD for every byte that does not start a valid
 // UTF-8 sequence (decoded BPE output can end in the middle of a character).
@@ -124,48 +127,65 @@ std::unique_ptr<BpeTokenizer> BpeTokenizer::from_files(const std::string& vocab_
 }
 
 std::vector<BpeTokenizer::Symbol> BpeTokenizer::merge_word_uncached(const std::string& bytes) const {
-  std::vector<std::string> parts;
-  std::vector<size_t> lengths;
-  parts.reserve(bytes.size());
-  for (unsigned char b : bytes) {
-    parts.push_back(byte_symbols_[b]);
-    lengths.push_back(1);
+  // GPT-2's rule: take the adjacent pair of lowest rank, merge all its occurrences
+  // left to right, repeat. Done with a queue of (rank, position) so that a long
+  // pre-token costs O(n log n), not O(n^2): all occurrences of one rank are merged
+  // as a batch, in position order, before the pairs they create are queued.
+  struct Node {
+    std::string text;
+    size_t bytes;
+    int prev, next;
+    bool alive;
+  };
+  const int n = static_cast<int>(bytes.size());
+  std::vector<Node> nodes;
+  nodes.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    nodes.push_back({byte_symbols_[static_cast<unsigned char>(bytes[i])], 1, i - 1, i + 1 < n ? i + 1 : -1, true});
   }
+  using Entry = std::pair<size_t, int>;  // (rank, position of the pair's left node)
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
   std::string key;
-  while (parts.size() > 1) {
-    size_t best_rank = std::numeric_limits<size_t>::max();
-    size_t best = 0;
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      key.assign(parts[i]).append(" ").append(parts[i + 1]);
-      auto it = merge_ranks_.find(key);
-      if (it != merge_ranks_.end() && it->second < best_rank) {
-        best_rank = it->second;
-        best = i;
-      }
+  auto rank_at = [&](int left) -> size_t {
+    int right = nodes[left].next;
+    if (right < 0) return std::numeric_limits<size_t>::max();
+    key.assign(nodes[left].text).append(" ").append(nodes[right].text);
+    auto it = merge_ranks_.find(key);
+    return it == merge_ranks_.end() ? std::numeric_limits<size_t>::max() : it->second;
+  };
+  auto push = [&](int left) {
+    if (left < 0 || !nodes[left].alive) return;
+    size_t rank = rank_at(left);
+    if (rank != std::numeric_limits<size_t>::max()) queue.emplace(rank, left);
+  };
+  for (int i = 0; i + 1 < n; ++i) push(i);
+  std::vector<int> merged_at;
+  while (!queue.empty()) {
+    const size_t rank = queue.top().first;
+    merged_at.clear();
+    while (!queue.empty() && queue.top().first == rank) {
+      int left = queue.top().second;
+      queue.pop();
+      // Stale if a merge consumed this node or changed its pair since it was queued.
+      if (!nodes[left].alive || rank_at(left) != rank) continue;
+      int right = nodes[left].next;
+      nodes[left].text += nodes[right].text;
+      nodes[left].bytes += nodes[right].bytes;
+      nodes[right].alive = false;
+      nodes[left].next = nodes[right].next;
+      if (nodes[right].next >= 0) nodes[nodes[right].next].prev = left;
+      merged_at.push_back(left);
     }
-    if (best_rank == std::numeric_limits<size_t>::max()) break;
-    const std::string first = parts[best], second = parts[best + 1];
-    std::vector<std::string> merged_parts;
-    std::vector<size_t> merged_lengths;
-    for (size_t i = 0; i < parts.size();) {
-      if (i + 1 < parts.size() && parts[i] == first && parts[i + 1] == second) {
-        merged_parts.push_back(first + second);
-        merged_lengths.push_back(lengths[i] + lengths[i + 1]);
-        i += 2;
-      } else {
-        merged_parts.push_back(std::move(parts[i]));
-        merged_lengths.push_back(lengths[i]);
-        i += 1;
-      }
+    for (int left : merged_at) {
+      if (!nodes[left].alive) continue;
+      push(nodes[left].prev);
+      push(left);
     }
-    parts.swap(merged_parts);
-    lengths.swap(merged_lengths);
   }
   std::vector<Symbol> symbols;
-  symbols.reserve(parts.size());
-  for (size_t i = 0; i < parts.size(); ++i) {
-    int64_t id = token_to_id(parts[i]);
-    symbols.push_back({id >= 0 ? id : specials_.unk, lengths[i]});
+  for (int i = 0; i >= 0 && i < n; i = nodes[i].next) {
+    int64_t id = token_to_id(nodes[i].text);
+    symbols.push_back({id >= 0 ? id : specials_.unk, nodes[i].bytes});
   }
   return symbols;
 }
@@ -177,6 +197,7 @@ std::vector<BpeTokenizer::Symbol> BpeTokenizer::merge_word(const std::string& by
     if (it != cache_.end()) return it->second;
   }
   std::vector<Symbol> symbols = merge_word_uncached(bytes);
+  if (bytes.size() > kCacheMaxWordBytes) return symbols;
   std::lock_guard<std::mutex> lock(cache_mutex_);
   if (cache_.size() >= kCacheLimit) cache_.clear();
   cache_.emplace(bytes, symbols);

@@ -11,6 +11,7 @@
 #include "cotrain/core/log.h"
 #include "cotrain/text/text_files.h"
 #include "cotrain/text/utf8.h"
+#include "cotrain/text/wordpiece.h"
 
 namespace cotrain::text {
 namespace {
@@ -262,6 +263,8 @@ void WordPieceTrainer::add_line(std::string_view line, std::string_view context)
   ++stats_.lines;
   for (BasicWord& word : basic_.split(line, context)) {
     ++stats_.words;
+    // Longer words are [UNK] for WordPiece whatever the vocabulary: not worth pieces.
+    if (word.chars.size() > WordPieceTokenizer::kMaxInputCharsPerWord) continue;
     ++word_counts_[std::move(word.chars)];
   }
   stats_.seconds_counting += seconds_since(start);

@@ -4,7 +4,8 @@
 // Algorithm (WordPiece in the sense of Schuster & Nakajima: pieces grow by the merge
 // that most increases the likelihood of the corpus under a unigram model of pieces):
 //   1. Every line goes through BERT's basic tokenizer (same cased/uncased option as
-//      the tokenizer that will use the vocabulary); words are counted.
+//      the tokenizer that will use the vocabulary); words are counted. Words over 100
+//      characters are skipped: WordPiece makes them [UNK] whatever the vocabulary.
 //   2. The alphabet: every character seen, as a word-initial piece "c" and, unless it
 //      is punctuation or a CJK ideograph (always words of their own), as a
 //      continuation "##c". If specials + alphabet exceed the size, the rarest
