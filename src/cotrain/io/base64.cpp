@@ -62,22 +62,30 @@ std::string base64_encode(const void* data, std::size_t size) {
   return out;
 }
 
-bool base64_decode(std::string_view text, std::vector<std::uint8_t>& out, std::string& why) {
-  out.clear();
+namespace {
+
+// Checks length and padding; returns the decoded size, or -1 with `why` set.
+long long decoded_size(std::string_view text, std::string& why) {
   const std::size_t n = text.size();
   if (n == 0) {
     why = "empty base64 field";
-    return false;
+    return -1;
   }
   if (n % 4 != 0) {
     why = fmt::format("base64 length {} is not a multiple of 4 (truncated field?)", n);
-    return false;
+    return -1;
   }
   std::size_t pad = 0;
   if (text[n - 1] == '=') pad = (text[n - 2] == '=') ? 2 : 1;
-  out.resize(n / 4 * 3 - pad);
+  return static_cast<long long>(n / 4 * 3 - pad);
+}
+
+// Decodes `text` (already checked by decoded_size) into `dst`.
+bool decode_into(std::string_view text, std::uint8_t* dst, std::string& why) {
+  const std::size_t n = text.size();
+  std::size_t pad = 0;
+  if (text[n - 1] == '=') pad = (text[n - 2] == '=') ? 2 : 1;
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  std::uint8_t* dst = out.data();
   const std::size_t full = (pad ? n - 4 : n);
   // Hot loop: OR the four table values together, so that one test per quartet
   // catches any invalid character (the table maps them to 0xFF).
@@ -89,7 +97,6 @@ bool base64_decode(std::string_view text, std::vector<std::uint8_t>& out, std::s
           why = text[k] == '='
                     ? fmt::format("base64 padding '=' at offset {} before the end", k)
                     : fmt::format("invalid base64 character {} at offset {}", describe_char(text[k]), k);
-          out.clear();
           return false;
         }
       }
@@ -111,7 +118,6 @@ bool base64_decode(std::string_view text, std::vector<std::uint8_t>& out, std::s
           why = text[i + k] == '='
                     ? fmt::format("bad base64 padding at offset {}", i + k)
                     : fmt::format("invalid base64 character {} at offset {}", describe_char(text[i + k]), i + k);
-          out.clear();
           return false;
         }
       }
@@ -123,21 +129,39 @@ bool base64_decode(std::string_view text, std::vector<std::uint8_t>& out, std::s
   return true;
 }
 
-bool base64_decode_floats(std::string_view text, std::vector<float>& out, std::string& why) {
-  std::vector<std::uint8_t> bytes;
-  if (!base64_decode(text, bytes, why)) return false;
-  if (bytes.size() % 4 != 0) {
-    why = fmt::format("{} decoded bytes are not a whole number of float32 values", bytes.size());
+}  // namespace
+
+bool base64_decode(std::string_view text, std::vector<std::uint8_t>& out, std::string& why) {
+  out.clear();
+  const long long size = decoded_size(text, why);
+  if (size < 0) return false;
+  out.resize(static_cast<std::size_t>(size));
+  if (!decode_into(text, out.data(), why)) {
+    out.clear();
     return false;
   }
-  out.resize(bytes.size() / 4);
-  if (host_is_little_endian()) {
-    std::memcpy(out.data(), bytes.data(), bytes.size());
-  } else {
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      std::uint32_t v = bytes[4 * i] | (bytes[4 * i + 1] << 8) | (bytes[4 * i + 2] << 16) |
-                        (static_cast<std::uint32_t>(bytes[4 * i + 3]) << 24);
-      std::memcpy(&out[i], &v, 4);
+  return true;
+}
+
+bool base64_decode_floats(std::string_view text, std::vector<float>& out, std::string& why) {
+  const long long size = decoded_size(text, why);
+  if (size < 0) return false;
+  if (size % 4 != 0) {
+    why = fmt::format("{} decoded bytes are not a whole number of float32 values", size);
+    return false;
+  }
+  out.resize(static_cast<std::size_t>(size / 4));
+  // Little-endian host: decode straight into the floats, no second copy.
+  if (!decode_into(text, reinterpret_cast<std::uint8_t*>(out.data()), why)) {
+    out.clear();
+    return false;
+  }
+  if (!host_is_little_endian()) {
+    for (auto& f : out) {
+      std::uint8_t b[4];
+      std::memcpy(b, &f, 4);
+      std::uint32_t v = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
+      std::memcpy(&f, &v, 4);
     }
   }
   return true;
