@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -140,4 +141,19 @@ TEST(Emoji, MissingDataSaysHowToFetch) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("scripts/fetch-emoji.sh"), std::string::npos) << e.what();
   }
+}
+
+// On the real packages, when scripts/fetch-emoji.sh has been run (skipped otherwise):
+// the counts measured when the adapter was written.
+TEST(Emoji, RealPackagesJoinCompletely) {
+  const std::string dir = cotrain::testing::source_path("data/emoji");
+  if (!std::ifstream(dir + "/emojibase/.fetched-17.0.0").good()) GTEST_SKIP() << "run scripts/fetch-emoji.sh first";
+  auto data = load_emoji(dir);
+  EXPECT_EQ(data.base_emoji, 1911);
+  EXPECT_EQ(data.skin_variants, 1875);
+  EXPECT_EQ(data.without_annotation, 0);  // every image has an English CLDR label
+  EXPECT_EQ(data.images_per_artist["google"], 3786);
+  EXPECT_EQ(data.images_per_artist["apple"], 3783);
+  auto held = held_out_concepts(data.entries, 0.1, 13);
+  EXPECT_EQ(held.size(), 191u);
 }
