@@ -3,6 +3,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "cotrain/core/error.h"
 #include "cotrain/data/shards.h"
 #include "support/support.h"
@@ -216,4 +218,26 @@ TEST(Shards, CorruptionIsReportedNotRead) {
     EXPECT_NE(std::string(e.what()).find("image 0 (img-a): non-finite feature"), std::string::npos) << e.what();
   }
   EXPECT_NE(open_error(dir + "/missing.bin").find("missing.bin: cannot open"), std::string::npos);
+}
+
+TEST(Shards, LayoutMatchesTheDocumentedFormat) {
+  // An independent Python reader written from the format comment in shards.h.
+  std::string dir = scratch_dir("shards_ref");
+  std::string path = write_sample(dir);
+  auto j = nlohmann::json::parse(cotrain::testing::run_reference("shards_ref.py", {path}));
+  EXPECT_EQ(j["version"].get<int>(), 1);
+  EXPECT_EQ(j["dim"].get<int>(), 5);
+  EXPECT_EQ(j["classes"].get<int>(), 2);
+  ASSERT_EQ(j["images"].size(), 2u);
+  Regions a = make_regions("img-a", 3, 5, 2, 0.0f);
+  EXPECT_EQ(j["images"][0]["key"].get<std::string>(), "img-a");
+  EXPECT_EQ(j["images"][0]["w"].get<int>(), 100);
+  EXPECT_EQ(j["images"][0]["boxes"].get<std::vector<float>>(), a.boxes);
+  EXPECT_EQ(j["images"][0]["features"].get<std::vector<float>>(), a.features);
+  EXPECT_EQ(j["images"][0]["class_probs"].get<std::vector<float>>(), a.class_probs);
+  ASSERT_EQ(j["captions"].size(), 3u);
+  EXPECT_EQ(j["captions"][0]["meta"]["paraphrases"][0].get<std::string>(), "嘿嘿");
+  EXPECT_EQ(j["captions"][0]["meta"]["concept"].get<std::string>(), "1F600");
+  EXPECT_EQ(j["captions"][2]["text"].get<std::string>(), "only caption of b");
+  EXPECT_EQ(j["captions"][2]["image"].get<int>(), 1);
 }
