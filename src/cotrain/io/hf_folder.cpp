@@ -13,15 +13,18 @@
 namespace cotrain::io {
 namespace {
 
-// The one-line conversion a user with only pytorch_model.bin can run. clone() because
+// What a user with only transformers' pickled weights can run once. clone() because
 // the tied decoder shares memory with the word embeddings and save_file refuses that.
+std::string transformers_hint(const std::string& dir, const char* from_flag = nullptr) {
+  return fmt::format("AutoModelForMaskedLM.from_pretrained('{}'{}).save_pretrained('{}', safe_serialization=True)", dir,
+                     from_flag ? fmt::format(", {}=True", from_flag) : "", dir);
+}
 std::string conversion_hint(const std::string& dir, const std::string& bin) {
   return fmt::format(
       "convert it once with Python: python3 -c \"import torch; from safetensors.torch import save_file; "
       "sd = torch.load('{}', map_location='cpu'); save_file({{k: v.clone().contiguous() for k, v in sd.items()}}, "
-      "'{}', metadata={{'format': 'pt'}})\" (or with transformers: "
-      "AutoModelForMaskedLM.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True))",
-      bin, join_path(dir, "model.safetensors"));
+      "'{}', metadata={{'format': 'pt'}})\" (or with transformers: {})",
+      bin, join_path(dir, "model.safetensors"), transformers_hint(dir));
 }
 
 // Tensors of model.safetensors, or of every shard listed in model.safetensors.index.json.
@@ -58,16 +61,15 @@ std::vector<std::pair<std::string, SafetensorsFile>> load_weight_files(const std
     return out;
   }
 
-  for (const char* bin : {"pytorch_model.bin", "pytorch_model.bin.index.json"}) {
-    if (path_exists(join_path(dir, bin)))
-      fail("{}: has {} but no model.safetensors; cotrain does not read PyTorch pickle files: {}", dir, bin,
-           conversion_hint(dir, join_path(dir, bin)));
-  }
-  for (const char* other : {"tf_model.h5", "flax_model.msgpack"}) {
+  if (path_exists(join_path(dir, "pytorch_model.bin")))
+    fail("{}: has pytorch_model.bin but no model.safetensors; cotrain does not read PyTorch pickle files: {}", dir,
+         conversion_hint(dir, join_path(dir, "pytorch_model.bin")));
+  const std::pair<const char*, const char*> others[] = {
+      {"pytorch_model.bin.index.json", nullptr}, {"tf_model.h5", "from_tf"}, {"flax_model.msgpack", "from_flax"}};
+  for (const auto& [other, flag] : others) {
     if (path_exists(join_path(dir, other)))
-      fail("{}: has {} but no model.safetensors; convert it once with Python transformers: "
-           "AutoModelForMaskedLM.from_pretrained(DIR, {}=True).save_pretrained(DIR, safe_serialization=True)",
-           dir, other, other[0] == 't' ? "from_tf" : "from_flax");
+      fail("{}: has {} but no model.safetensors; convert it once with Python transformers: {}", dir, other,
+           transformers_hint(dir, flag));
   }
   fail("{}: no model.safetensors (a Hugging Face model folder holds config.json, model.safetensors and a vocabulary)",
        dir);
