@@ -49,6 +49,17 @@ void assign(std::vector<std::string>& field, const YAML::Node& node, const std::
   for (const auto& item : node) field.push_back(scalar_as<std::string>(item, key, origin, "a string"));
 }
 
+void assign(std::vector<int64_t>& field, const YAML::Node& node, const std::string& key, const std::string& origin) {
+  field.clear();
+  if (node.IsNull()) return;
+  if (node.IsScalar()) {  // a single number is accepted where a list is expected
+    field.push_back(scalar_as<int64_t>(node, key, origin, "an integer"));
+    return;
+  }
+  if (!node.IsSequence()) fail("{}: {} must be a list of integers", origin, key);
+  for (const auto& item : node) field.push_back(scalar_as<int64_t>(item, key, origin, "an integer"));
+}
+
 void emit(YAML::Emitter& out, const int64_t& v) { out << v; }
 void emit(YAML::Emitter& out, const double& v) {
   std::ostringstream s;
@@ -60,6 +71,11 @@ void emit(YAML::Emitter& out, const double& v) {
 }
 void emit(YAML::Emitter& out, const bool& v) { out << (v ? "true" : "false"); }
 void emit(YAML::Emitter& out, const std::string& v) { out << YAML::DoubleQuoted << v; }
+void emit(YAML::Emitter& out, const std::vector<int64_t>& v) {
+  out << YAML::Flow << YAML::BeginSeq;
+  for (int64_t x : v) out << x;
+  out << YAML::EndSeq;
+}
 void emit(YAML::Emitter& out, const std::vector<std::string>& v) {
   out << YAML::Flow << YAML::BeginSeq;
   for (const auto& s : v) out << YAML::DoubleQuoted << s;

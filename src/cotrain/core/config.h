@@ -119,12 +119,156 @@ struct TrainerConfig {
   }
 };
 
+// ViLBERT (vilbert.md): the visual stream, the co-attention placement and the
+// pretraining objectives. The text stream is the `model` section's BERT.
+struct VilbertConfig {
+  int64_t v_feature_size = 2048;     // region feature width
+  int64_t v_target_size = 1601;      // classes of the region targets (detector: 1600 VG + background)
+  int64_t v_hidden_size = 1024;
+  int64_t v_num_hidden_layers = 6;
+  int64_t v_num_attention_heads = 8;
+  int64_t v_intermediate_size = 1024;  // narrow: not 4x
+  double v_hidden_dropout_prob = 0.1;
+  double v_attention_probs_dropout_prob = 0.1;
+  int64_t bi_hidden_size = 1024;
+  int64_t bi_num_attention_heads = 8;
+  std::vector<int64_t> t_biattention_id{6, 7, 8, 9, 10, 11};
+  std::vector<int64_t> v_biattention_id{0, 1, 2, 3, 4, 5};
+  std::string fusion = "mul";  // mul | sum
+  double mlm_weight = 1.0;
+  double region_weight = 1.0;
+  double alignment_weight = 1.0;
+  double region_mask_prob = 0.15;
+  std::string region_objective = "kl";  // kl (class distributions) | regression (MSE to the feature)
+  double swap_prob = 0.5;
+  int64_t max_regions = 36;
+  std::string text_init;       // a BERT Hugging Face folder for the text stream
+  double text_lr_scale = 0.1;  // learning-rate multiplier of the BERT-initialised text stream
+
+  template <class F> void visit(F&& f) {
+    f("v_feature_size", v_feature_size, "region feature width (2048 for detector features)");
+    f("v_target_size", v_target_size, "classes of the masked-region targets (1601 detector, or codebook size)");
+    f("v_hidden_size", v_hidden_size, "visual stream width");
+    f("v_num_hidden_layers", v_num_hidden_layers, "visual TRM layers");
+    f("v_num_attention_heads", v_num_attention_heads, "visual attention heads");
+    f("v_intermediate_size", v_intermediate_size, "visual feed-forward width (narrow, 1024 in the reference)");
+    f("v_hidden_dropout_prob", v_hidden_dropout_prob, "visual dropout after embeddings and sublayers");
+    f("v_attention_probs_dropout_prob", v_attention_probs_dropout_prob, "dropout on visual and co-attention probabilities");
+    f("bi_hidden_size", bi_hidden_size, "co-attention width (also the pooled width)");
+    f("bi_num_attention_heads", bi_num_attention_heads, "co-attention heads");
+    f("t_biattention_id", t_biattention_id, "co-attention k follows text layer t_biattention_id[k]-1");
+    f("v_biattention_id", v_biattention_id, "co-attention k follows visual layer v_biattention_id[k]-1");
+    f("fusion", fusion, "pooled text x image fusion: mul or sum");
+    f("mlm_weight", mlm_weight, "weight of masked language modelling");
+    f("region_weight", region_weight, "weight of masked region modelling");
+    f("alignment_weight", alignment_weight, "weight of image-caption alignment prediction");
+    f("region_mask_prob", region_mask_prob, "fraction of real regions masked (90% zeroed, 10% kept)");
+    f("region_objective", region_objective, "masked regions: kl (to class distributions) or regression (MSE to features)");
+    f("swap_prob", swap_prob, "alignment: probability that the caption is replaced by a random one");
+    f("max_regions", max_regions, "regions per image (IMG token excluded)");
+    f("text_init", text_init, "BERT Hugging Face folder to initialise the text stream from (empty: random)");
+    f("text_lr_scale", text_lr_scale, "learning-rate multiplier of the text stream when text_init is given");
+  }
+};
+
+// UNIMO (unimo.md): region inputs, objectives and the data mix of task "unimo".
+struct UnimoConfig {
+  int64_t region_feature_dim = 2048;  // D of the region features (2048 for bottom-up attention)
+  int64_t box_dim = 5;                // x1/W, y1/H, x2/W, y2/H, area; fixed by the model
+  int64_t max_regions = 36;           // regions per image (more are dropped, in file order)
+  int64_t num_region_classes = 0;     // C of the class targets; 0: from the data (0 there: no classification)
+  double temperature_init = 0.07;     // CMCL: initial tau; logit_scale = log(1/tau) is learned
+  double max_logit_scale = 100.0;     // CMCL: 1/tau is clamped to at most this
+  bool learn_temperature = true;      // false: tau stays at temperature_init
+  bool span_masking = true;           // MLM: contiguous spans (Geometric(span_p)) instead of single tokens
+  double span_p = 0.2;                // span lengths 1 + Geometric(p) failures, mean 1/p
+  int64_t max_span = 10;              // longer spans are cut to this
+  double region_mask_prob = 0.15;     // MRM: fraction of regions masked (zeroed)
+  double region_iou_threshold = 0.4;  // MRM: regions overlapping a masked one above this are masked too
+  bool mrm_regression = true;         // MRM: L2 regression of the original feature
+  bool mrm_classification = true;     // MRM: KL to the class distribution (needs class targets)
+  double mlm_weight = 1.0, mrm_regression_weight = 1.0, mrm_classification_weight = 1.0, cmcl_weight = 1.0;
+  double text_ratio = 0.25;           // share of a micro-batch that is text-only examples
+  double image_ratio = 0.25;          // share that is image-only examples (the rest: pairs)
+  std::string text_corpus;            // text-only corpus (one text per line); empty: none
+  std::string image_corpus;           // image-only shards (cotrain prepare); empty: none
+  std::string lexicons = "resources/lexicons";  // rewriting lexicons (*.txt) for hard negatives
+  int64_t paraphrase_positives = 1;   // CMCL: paraphrases per pair used as positives
+  int64_t rewrite_negatives = 2;      // CMCL: lexicon rewrites per pair used as hard negatives
+  int64_t tfidf_negatives = 1;        // CMCL: TF-IDF-nearest captions of other images per pair
+  int64_t retrieval_positives = 1;    // CMCL: nearest images / texts per pair above the threshold
+  double retrieval_threshold = 0.9;   // CMCL: cosine similarity a retrieved image / text must reach
+
+  template <class F> void visit(F&& f) {
+    f("region_feature_dim", region_feature_dim, "D: size of a region feature (from the data when prepared shards say so)");
+    f("box_dim", box_dim, "size of the box encoding (must be 5)");
+    f("max_regions", max_regions, "regions per image kept (36 base, 100 large)");
+    f("num_region_classes", num_region_classes, "classes of the region class targets; 0: from the data");
+    f("temperature_init", temperature_init, "CMCL: initial temperature tau");
+    f("max_logit_scale", max_logit_scale, "CMCL: upper clamp of 1/tau");
+    f("learn_temperature", learn_temperature, "CMCL: learn tau (logit_scale, no weight decay)");
+    f("span_masking", span_masking, "MLM: mask contiguous spans with Geometric lengths instead of tokens");
+    f("span_p", span_p, "MLM: span length is 1 + Geometric(span_p) failures (mean 1/span_p)");
+    f("max_span", max_span, "MLM: longest span");
+    f("region_mask_prob", region_mask_prob, "MRM: probability that a region is masked");
+    f("region_iou_threshold", region_iou_threshold, "MRM: also mask regions with IoU above this with a masked one");
+    f("mrm_regression", mrm_regression, "MRM: L2 feature regression on/off");
+    f("mrm_classification", mrm_classification, "MRM: KL class prediction on/off (needs class targets)");
+    f("mlm_weight", mlm_weight, "loss weight of MLM");
+    f("mrm_regression_weight", mrm_regression_weight, "loss weight of MRM feature regression");
+    f("mrm_classification_weight", mrm_classification_weight, "loss weight of MRM classification");
+    f("cmcl_weight", cmcl_weight, "loss weight of CMCL");
+    f("text_ratio", text_ratio, "share of text-only examples in a micro-batch");
+    f("image_ratio", image_ratio, "share of image-only examples in a micro-batch (the rest are pairs)");
+    f("text_corpus", text_corpus, "text-only corpus, one text per line (empty: none)");
+    f("image_corpus", image_corpus, "image-only region shards from 'cotrain prepare' (empty: none)");
+    f("lexicons", lexicons, "folder of rewriting lexicons (*.txt) for CMCL hard negatives");
+    f("paraphrase_positives", paraphrase_positives, "CMCL: paraphrase positives per pair");
+    f("rewrite_negatives", rewrite_negatives, "CMCL: lexicon-rewritten hard negatives per pair");
+    f("tfidf_negatives", tfidf_negatives, "CMCL: TF-IDF-retrieved captions of other images per pair");
+    f("retrieval_positives", retrieval_positives, "CMCL: retrieved image / text positives per pair");
+    f("retrieval_threshold", retrieval_threshold, "CMCL: similarity a retrieved positive must reach");
+  }
+};
+
+// Task "erica" (erica.md): weights of its three objectives and the batch recipe.
+struct EricaConfig {
+  double ed_weight = 1.0;
+  double rd_weight = 1.0;
+  double mlm_weight = 1.0;
+  double temperature = 0.05;
+  int64_t max_na_pairs = 32;     // NA pairs sampled per RD document
+  int64_t max_negatives = 64;    // RD negatives kept per anchor
+  std::string rd_pairs = "all";  // all | intra | cross
+  int64_t ed_docs = 16;          // ED documents per micro-batch
+  int64_t rd_docs = 16;          // RD documents per micro-batch
+  std::string relation_names;    // {id: name} JSON; empty: rel_info.json beside the first training file
+  std::string on_bad_record;     // fail | skip; empty: data.on_bad_record
+
+  template <class F> void visit(F&& f) {
+    f("ed_weight", ed_weight, "weight of entity discrimination in the total loss");
+    f("rd_weight", rd_weight, "weight of relation discrimination in the total loss");
+    f("mlm_weight", mlm_weight, "weight of masked language modelling (0: inputs are not masked)");
+    f("temperature", temperature, "temperature tau of the cosine-similarity InfoNCE losses");
+    f("max_na_pairs", max_na_pairs, "NA (no-relation) pairs sampled per RD document");
+    f("max_negatives", max_negatives, "RD negatives kept per anchor (random subset)");
+    f("rd_pairs", rd_pairs, "RD entity pairs: all, intra (co-occur in a sentence) or cross");
+    f("ed_docs", ed_docs, "entity-discrimination documents per micro-batch");
+    f("rd_docs", rd_docs, "relation-discrimination documents per micro-batch");
+    f("relation_names", relation_names, "relation id -> name JSON (ED); default: rel_info.json beside the data");
+    f("on_bad_record", on_bad_record, "malformed document: fail or skip (default: data.on_bad_record)");
+  }
+};
+
 struct Config {
   ModelConfig model;
   DataConfig data;
   OptimizerConfig optim;
   ScheduleConfig schedule;
   TrainerConfig trainer;
+  VilbertConfig vilbert;
+  EricaConfig erica;
+  UnimoConfig unimo;
 
   template <class F> void visit_sections(F&& f) {
     f("model", model);
@@ -132,6 +276,9 @@ struct Config {
     f("optim", optim);
     f("schedule", schedule);
     f("trainer", trainer);
+    f("vilbert", vilbert);
+    f("erica", erica);
+    f("unimo", unimo);
   }
 };
 
