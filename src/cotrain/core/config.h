@@ -260,35 +260,6 @@ struct EricaConfig {
   }
 };
 
-// Task "erica" (erica.md): weights of its three objectives and the batch recipe.
-struct EricaConfig {
-  double ed_weight = 1.0;
-  double rd_weight = 1.0;
-  double mlm_weight = 1.0;
-  double temperature = 0.05;
-  int64_t max_na_pairs = 32;     // NA pairs sampled per RD document
-  int64_t max_negatives = 64;    // RD negatives kept per anchor
-  std::string rd_pairs = "all";  // all | intra | cross
-  int64_t ed_docs = 16;          // ED documents per micro-batch
-  int64_t rd_docs = 16;          // RD documents per micro-batch
-  std::string relation_names;    // {id: name} JSON; empty: rel_info.json beside the first training file
-  std::string on_bad_record;     // fail | skip; empty: data.on_bad_record
-
-  template <class F> void visit(F&& f) {
-    f("ed_weight", ed_weight, "weight of entity discrimination in the total loss");
-    f("rd_weight", rd_weight, "weight of relation discrimination in the total loss");
-    f("mlm_weight", mlm_weight, "weight of masked language modelling (0: inputs are not masked)");
-    f("temperature", temperature, "temperature tau of the cosine-similarity InfoNCE losses");
-    f("max_na_pairs", max_na_pairs, "NA (no-relation) pairs sampled per RD document");
-    f("max_negatives", max_negatives, "RD negatives kept per anchor (random subset)");
-    f("rd_pairs", rd_pairs, "RD entity pairs: all, intra (co-occur in a sentence) or cross");
-    f("ed_docs", ed_docs, "entity-discrimination documents per micro-batch");
-    f("rd_docs", rd_docs, "relation-discrimination documents per micro-batch");
-    f("relation_names", relation_names, "relation id -> name JSON (ED); default: rel_info.json beside the data");
-    f("on_bad_record", on_bad_record, "malformed document: fail or skip (default: data.on_bad_record)");
-  }
-};
-
 struct Config {
   ModelConfig model;
   DataConfig data;
@@ -298,7 +269,6 @@ struct Config {
   VilbertConfig vilbert;
   EricaConfig erica;
   UnimoConfig unimo;
-  EricaConfig erica;
 
   template <class F> void visit_sections(F&& f) {
     f("model", model);
@@ -309,7 +279,6 @@ struct Config {
     f("vilbert", vilbert);
     f("erica", erica);
     f("unimo", unimo);
-    f("erica", erica);
   }
 };
 
