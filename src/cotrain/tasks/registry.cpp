@@ -1,6 +1,7 @@
 #include "cotrain/tasks/registry.h"
 
 #include "cotrain/core/error.h"
+#include "cotrain/tasks/erica_task.h"
 #include "cotrain/tasks/mlm_task.h"
 
 namespace cotrain::tasks {
@@ -9,6 +10,8 @@ const std::vector<TaskEntry>& task_registry() {
   static const std::vector<TaskEntry> entries = {
       {"mlm", "masked language modelling on text, one sequence per line (data.train)", make_mlm_task,
        write_mlm_batch, mlm_batch_loss},
+      {"erica", "ERICA: entity + relation discrimination and MLM on DocRED-format documents (erica.md)",
+       make_erica_task, write_erica_batch, erica_batch_loss},
   };
   return entries;
 }
