@@ -30,14 +30,16 @@ namespace {
 struct TwinCase {
   std::string name;
   std::vector<std::string> args;  // extra twin arguments
+  double grad_rel = 2e-5;         // gradient tolerance (see below)
 };
 
 // Relative tolerances (of each tensor's max |expected|), float32 against float64.
 // Measured worst cases over the cases below (COTRAIN_GOLDEN_TABLE=1 prints them):
-// activations ~5e-7, losses ~2e-7, gradients ~3e-6; tolerances are ~5-10x that.
-constexpr double kActRel = 5e-6;
+// activations 1.1e-6, losses 1.5e-7, gradients 1.9e-6 (std-0.1 weights) and 3.1e-5
+// (std-0.3 weights with one head: sharp attention, the last text layer's query
+// gradients); each tolerance is ~10x its measurement.
+constexpr double kActRel = 1e-5;
 constexpr double kLossRel = 2e-6;
-constexpr double kGradRel = 3e-5;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -105,10 +107,10 @@ GoldenTable run_golden(const TwinCase& c, const std::function<void(models::Vilbe
                           ends_with(p.key(), ".key2.bias");
     if (key_bias) {
       const std::string weight = "grad." + p.key().substr(0, p.key().size() - 4) + "weight";
-      table.compare_scaled("grad." + p.key(), p.value().grad(), it->second, kGradRel,
+      table.compare_scaled("grad." + p.key(), p.value().grad(), it->second, c.grad_rel,
                            expected.at(weight).abs().max().item<double>());
     } else {
-      table.compare("grad." + p.key(), p.value().grad(), it->second, kGradRel);
+      table.compare("grad." + p.key(), p.value().grad(), it->second, c.grad_rel);
     }
     ++grads;
   }
@@ -145,7 +147,8 @@ TEST(VilbertGolden, SixLayerPlacement) { expect_golden(kSixLayer); }
 TEST(VilbertGolden, SumFusionFeatureRegression) {
   expect_golden({"sum-regression",
                  {"--fusion", "sum", "--objective", "regression", "--heads", "1", "--v-heads", "1", "--bi-heads", "1",
-                  "--std", "0.3", "--seed", "5"}});
+                  "--std", "0.3", "--seed", "5"},
+                 3e-4});
 }
 
 // Co-TRMs back to back and visual layers before the first one (ids that repeat and
@@ -163,6 +166,6 @@ TEST(VilbertGolden, PerturbedCoAttentionWeightIsCaught) {
   });
   ASSERT_NE(table.find("text"), nullptr);
   EXPECT_FALSE(table.find("text")->ok) << table.format(false);
-  EXPECT_FALSE(table.find("loss_total")->ok) << table.format(false);
+  EXPECT_FALSE(table.find("loss_mlm")->ok) << table.format(false);
   EXPECT_GT(table.failures(), 10) << table.format(false);
 }
