@@ -1,6 +1,7 @@
 // `cotrain pretrain`: trains a model with one task's objectives, writing
 // checkpoints into a run folder.
 #include <CLI/CLI.hpp>
+#include <ATen/Context.h>
 
 #include <iostream>
 
@@ -59,6 +60,10 @@ Runner setup(CLI::App& cmd) {
     }
     if (o->out.empty()) fail("pretrain: --out RUN_FOLDER is required");
     apply_thread_count(config.trainer.threads);
+    // LibTorch seeds its default generator at random; the fresh weights and dropout
+    // must follow trainer.seed so that a run can be repeated (and --resume, which
+    // restores the generator's state, continues the same run).
+    at::manual_seed(static_cast<uint64_t>(config.trainer.seed));
     std::unique_ptr<train::TrainTask> task = entry.make(config, tasks::TaskInputs{o->init});
     validate_config(config, origins);
     train::Trainer trainer(config, *task, train::TrainerOptions{o->out, o->resume, o->stop_after});

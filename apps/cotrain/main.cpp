@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "command.h"
 #include "cotrain/core/error.h"
@@ -46,7 +47,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    // One line, like every other bad-input error (CLI11's own report takes two).
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    std::string command = "cotrain";
+    for (auto& [sub, run] : runners)
+      if (sub->parsed()) command += " " + sub->get_name();
+    std::fprintf(stderr, "cotrain: error: %s (see '%s --help')\n", what.c_str(), command.c_str());
     return 2;
   }
   try {
