@@ -3,6 +3,7 @@
 #include "cotrain/core/error.h"
 #include "cotrain/tasks/erica_task.h"
 #include "cotrain/tasks/mlm_task.h"
+#include "cotrain/tasks/vilbert_task.h"
 #include "cotrain/tasks/unimo_task.h"
 
 namespace cotrain::tasks {
@@ -11,6 +12,8 @@ const std::vector<TaskEntry>& task_registry() {
   static const std::vector<TaskEntry> entries = {
       {"mlm", "masked language modelling on text, one sequence per line (data.train)", make_mlm_task,
        write_mlm_batch, mlm_batch_loss},
+      {"vilbert", "ViLBERT: masked words + masked regions + caption alignment on a 'cotrain prepare' store (data.train)",
+       make_vilbert_task, write_vilbert_batch, vilbert_batch_loss},
       {"unimo", "UNIMO: MLM, masked regions and CMCL on image-text shards (data.train) + text / image corpora",
        make_unimo_task, write_unimo_batch, unimo_batch_loss},
       {"erica", "ERICA: entity + relation discrimination and MLM on DocRED-format documents (erica.md)",
