@@ -37,7 +37,7 @@ std::string make_texts(const std::string& dir) {
   return dir + "/texts.txt";
 }
 
-TEST(BadInput, ValidFolderAndTextsWork) {
+TEST(CliBadInput, ValidFolderAndTextsWork) {
   // The control for the cases below: the same folder and text, unspoilt, embed fine.
   const std::string dir = scratch_dir("bad-control");
   const std::string model = make_bert_folder(dir);
@@ -46,14 +46,14 @@ TEST(BadInput, ValidFolderAndTextsWork) {
   EXPECT_NE(read_file(dir + "/out.jsonl").find("\"embedding\""), std::string::npos);
 }
 
-TEST(BadInput, MissingDataFile) {
+TEST(CliBadInput, MissingDataFile) {
   const std::string dir = scratch_dir("bad-missing-data");
   auto data = write_tiny_data(dir);
   data.corpus = dir + "/no-such-corpus.txt";
   expect_clean_error(run_cotrain(tiny_pretrain_args(data, dir + "/run", 2)), {"no-such-corpus.txt"}, "pretrain --data");
 }
 
-TEST(BadInput, MissingEmbedInputAndModel) {
+TEST(CliBadInput, MissingEmbedInputAndModel) {
   const std::string dir = scratch_dir("bad-missing-input");
   const std::string model = make_bert_folder(dir);
   expect_clean_error(run_cotrain({"embed", "--model", model, "--input", dir + "/no-such-texts.txt"}),
@@ -62,13 +62,13 @@ TEST(BadInput, MissingEmbedInputAndModel) {
                      {"no-such-model"}, "embed --model");
 }
 
-TEST(BadInput, MissingConfigFile) {
+TEST(CliBadInput, MissingConfigFile) {
   const std::string dir = scratch_dir("bad-missing-config");
   expect_clean_error(run_cotrain({"config", "--config", dir + "/no-such-config.yaml"}), {"no-such-config.yaml"},
                      "config --config");
 }
 
-TEST(BadInput, MalformedYaml) {
+TEST(CliBadInput, MalformedYaml) {
   const std::string dir = scratch_dir("bad-yaml");
   write_file(dir + "/broken.yaml", "model:\n  hidden_size: 64\n  num_hidden_layers: [1, 2\ntrainer:\n  seed: 3\n");
   expect_clean_error(run_cotrain({"config", "--config", dir + "/broken.yaml"}), {"broken.yaml", "line"},
@@ -79,7 +79,7 @@ TEST(BadInput, MalformedYaml) {
   expect_clean_error(run_cotrain(args), {"broken.yaml"}, "pretrain --config");
 }
 
-TEST(BadInput, UnknownConfigKey) {
+TEST(CliBadInput, UnknownConfigKey) {
   const std::string dir = scratch_dir("bad-key");
   write_file(dir + "/typo.yaml", "model:\n  hiden_size: 64\n");
   expect_clean_error(run_cotrain({"config", "--config", dir + "/typo.yaml"}), {"typo.yaml", "hiden_size"},
@@ -94,7 +94,7 @@ TEST(BadInput, UnknownConfigKey) {
                      "value of the wrong type");
 }
 
-TEST(BadInput, CorruptSafetensorsInModelFolder) {
+TEST(CliBadInput, CorruptSafetensorsInModelFolder) {
   const std::string dir = scratch_dir("bad-safetensors");
   const std::string model = make_bert_folder(dir);
   const std::string texts = make_texts(dir);
@@ -123,7 +123,7 @@ TEST(BadInput, CorruptSafetensorsInModelFolder) {
                      {"model.safetensors"}, "pretrain --init");
 }
 
-TEST(BadInput, WrongTensorShapeInModelFolder) {
+TEST(CliBadInput, WrongTensorShapeInModelFolder) {
   const std::string dir = scratch_dir("bad-shape");
   const std::string model = make_bert_folder(dir);
   const std::string path = model + "/model.safetensors";
@@ -137,7 +137,7 @@ TEST(BadInput, WrongTensorShapeInModelFolder) {
                      {"model.safetensors", name, "16, 15"}, "embed");
 }
 
-TEST(BadInput, NonUtf8Text) {
+TEST(CliBadInput, NonUtf8Text) {
   const std::string dir = scratch_dir("bad-utf8");
   const std::string model = make_bert_folder(dir);
   write_file(dir + "/latin1.txt", "the cat sat.\n\nthe caf\xe9 sat.\n");
@@ -152,7 +152,7 @@ TEST(BadInput, NonUtf8Text) {
   expect_clean_error(run_cotrain(tiny_pretrain_args(data, dir + "/run", 2)), {"corpus.txt:5"}, "pretrain --data");
 }
 
-TEST(BadInput, PytorchBinOnlyFolder) {
+TEST(CliBadInput, PytorchBinOnlyFolder) {
   const std::string dir = scratch_dir("bad-bin");
   const std::string model = make_bert_folder(dir);
   std::rename((model + "/model.safetensors").c_str(), (model + "/pytorch_model.bin").c_str());
@@ -160,7 +160,7 @@ TEST(BadInput, PytorchBinOnlyFolder) {
   expect_clean_error(r, {"pytorch_model.bin", "safetensors"}, "embed");
 }
 
-TEST(BadInput, PretrainFromScratchWithoutVocab) {
+TEST(CliBadInput, PretrainFromScratchWithoutVocab) {
   const std::string dir = scratch_dir("bad-no-vocab");
   auto args = tiny_pretrain_args(write_tiny_data(dir), dir + "/run", 2);
   auto v = std::find(args.begin(), args.end(), "--vocab");
@@ -169,14 +169,14 @@ TEST(BadInput, PretrainFromScratchWithoutVocab) {
   expect_clean_error(run_cotrain(args), {"--vocab"}, "pretrain");
 }
 
-TEST(BadInput, ResumeWithoutCheckpoint) {
+TEST(CliBadInput, ResumeWithoutCheckpoint) {
   const std::string dir = scratch_dir("bad-resume");
   auto args = tiny_pretrain_args(write_tiny_data(dir), dir + "/empty-run", 2);
   args.push_back("--resume");
   expect_clean_error(run_cotrain(args), {"empty-run", "checkpoint"}, "pretrain --resume");
 }
 
-TEST(BadInput, ExistingRunWithoutResume) {
+TEST(CliBadInput, ExistingRunWithoutResume) {
   const std::string dir = scratch_dir("bad-existing-run");
   auto args = tiny_pretrain_args(write_tiny_data(dir), dir + "/run", 1);
   auto first = run_cotrain(args);

@@ -115,7 +115,7 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-TEST(EmbedAcceptance, BertFolderMatchesIndependentReference) {
+TEST(CliEmbed, BertFolderMatchesIndependentReference) {
   const std::string dir = scratch_dir("embed-bert");
   const std::string model = dir + "/model";
   const auto vocab = wordpiece_vocab();
@@ -147,7 +147,7 @@ TEST(EmbedAcceptance, BertFolderMatchesIndependentReference) {
   EXPECT_GT(max_abs_diff(mean[0].values, mean[2].values), 1e-2);
 }
 
-TEST(EmbedAcceptance, CasedBertFolderKeepsCaseAndAccents) {
+TEST(CliEmbed, CasedBertFolderKeepsCaseAndAccents) {
   // do_lower_case false: "Cafe" and "café" are other words than "cafe" ([UNK] here).
   const std::string dir = scratch_dir("embed-bert-cased");
   const std::string model = dir + "/model";
@@ -170,7 +170,7 @@ TEST(EmbedAcceptance, CasedBertFolderKeepsCaseAndAccents) {
   EXPECT_TRUE(contains(ref[0].tokens, "The"));
 }
 
-TEST(EmbedAcceptance, RobertaFolderMatchesIndependentReference) {
+TEST(CliEmbed, RobertaFolderMatchesIndependentReference) {
   const std::string dir = scratch_dir("embed-roberta");
   const std::string model = dir + "/model";
   run_reference("tokenizers_ref.py", {"bpe-train", "--out", model, "--merges", "300"});

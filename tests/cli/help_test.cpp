@@ -32,7 +32,7 @@ std::vector<std::pair<std::string, std::string>> listed_commands(const std::stri
   return out;
 }
 
-TEST(Help, TopLevelListsCommandsAndEachExplainsItself) {
+TEST(CliHelp, TopLevelListsCommandsAndEachExplainsItself) {
   auto top = run_cotrain({"--help"});
   ASSERT_EQ(top.exit_code, 0) << top.output;
   EXPECT_NE(top.output.find("cotrain"), std::string::npos);
@@ -70,7 +70,7 @@ TEST(Help, TopLevelListsCommandsAndEachExplainsItself) {
   }
 }
 
-TEST(Help, UnknownCommandIsAnError) {
+TEST(CliHelp, UnknownCommandIsAnError) {
   auto r = run_cotrain({"no-such-command"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_FALSE(r.output.empty());

@@ -60,7 +60,7 @@ std::vector<nlohmann::json> metrics_of(const std::string& run) {
   return records;
 }
 
-TEST(StopAndResume, EqualsUninterruptedTraining) {
+TEST(CliStopAndResume, EqualsUninterruptedTraining) {
   const std::string dir = scratch_dir("resume");
   const auto data = write_tiny_data(dir);
   const int64_t updates = 8;
@@ -127,7 +127,7 @@ TEST(StopAndResume, EqualsUninterruptedTraining) {
   EXPECT_GT(ma[3]["lr"].get<double>(), ma[7]["lr"].get<double>());
 }
 
-TEST(StopAndResume, SeedDecidesTheRun) {
+TEST(CliStopAndResume, SeedDecidesTheRun) {
   // The comparison above needs repeatable runs: the same seed twice gives the same
   // weights (fresh initialisation and dropout follow trainer.seed), another seed others.
   const std::string dir = scratch_dir("resume-seed");
@@ -163,7 +163,7 @@ pid_t spawn_cotrain(const std::vector<std::string>& args, const std::string& log
   return rc == 0 ? pid : -1;
 }
 
-TEST(StopAndResume, SigtermSavesACheckpointAndResumeFinishes) {
+TEST(CliStopAndResume, SigtermSavesACheckpointAndResumeFinishes) {
   const std::string dir = scratch_dir("sigterm");
   const auto data = write_tiny_data(dir);
   const int64_t updates = 200;
