@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 
 #include "cotrain/core/atomic_file.h"
+#include "cotrain/core/error.h"
+#include "cotrain/tasks/vilbert_task.h"
 #include "cotrain/io/safetensors.h"
 #include "cotrain/models/vilbert/vilbert.h"
 #include "cotrain/models/vilbert/vilbert_weights.h"
@@ -168,4 +170,47 @@ TEST(VilbertGolden, PerturbedCoAttentionWeightIsCaught) {
   EXPECT_FALSE(table.find("text")->ok) << table.format(false);
   EXPECT_FALSE(table.find("loss_mlm")->ok) << table.format(false);
   EXPECT_GT(table.failures(), 10) << table.format(false);
+}
+
+// `cotrain loss --task vilbert` path: the twin's folder and inputs as a batch JSON
+// (the format `cotrain batch` writes) give the twin's losses.
+TEST(VilbertGolden, BatchJsonLossMatchesTwin) {
+  const std::string dir = cotrain::testing::scratch_dir("vilbert-golden-json");
+  cotrain::testing::run_reference("vilbert_twin.py", {"--out", dir, "--weights", "1,1,1"});
+  io::TensorMap in = io::load_safetensors(dir + "/inputs.safetensors").tensors;
+  io::TensorMap expected = io::load_safetensors(dir + "/outputs.safetensors").tensors;
+  auto longs = [](const at::Tensor& t) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (int64_t i = 0; i < t.size(0); ++i) {
+      at::Tensor r = t[i].contiguous();
+      rows.push_back(std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel()));
+    }
+    return rows;
+  };
+  auto floats = [](const at::Tensor& t) {
+    at::Tensor c = t.to(at::kDouble).contiguous();
+    return nlohmann::json{{"shape", c.sizes().vec()},
+                          {"data", std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel())}};
+  };
+  nlohmann::json batch = {{"task", "vilbert"}};
+  for (const char* key : {"input_ids", "token_type_ids", "attention_mask", "mlm_labels", "image_mask", "region_masked"})
+    batch[key] = longs(in.at(key));
+  at::Tensor align = in.at("alignment_labels").contiguous();
+  batch["alignment_labels"] = std::vector<int64_t>(align.data_ptr<int64_t>(), align.data_ptr<int64_t>() + align.numel());
+  for (const char* key : {"features", "locations", "region_targets"}) batch[key] = floats(in.at(key));
+  Config config;  // loss weights 1 each, as --weights 1,1,1
+  nlohmann::json losses = tasks::vilbert_batch_loss(config, tasks::TaskInputs{dir}, batch);
+  for (const auto& [ours, theirs] : std::vector<std::pair<std::string, std::string>>{
+           {"mlm", "loss_mlm"}, {"region", "loss_region"}, {"alignment", "loss_alignment"}, {"total", "loss_total"}}) {
+    const double want = expected.at(theirs).item<double>();
+    EXPECT_NEAR(losses.at(ours).get<double>(), want, 2e-6 * std::abs(want)) << ours;
+  }
+  // A batch whose features have the wrong width is an error naming the key.
+  batch["features"]["shape"][2] = 5;
+  try {
+    tasks::vilbert_batch_loss(config, tasks::TaskInputs{dir}, batch);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("features"), std::string::npos) << e.what();
+  }
 }
