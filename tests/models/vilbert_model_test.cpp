@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cotrain/core/error.h"
+#include "cotrain/io/hf_folder.h"
 #include "cotrain/models/vilbert/vilbert.h"
 #include "cotrain/models/vilbert/vilbert_weights.h"
 #include "support/support.h"
@@ -154,4 +155,28 @@ TEST(VilbertModel, LoadingNamesMissingUnexpectedAndMisShapedTensors) {
     EXPECT_NE(what.find("bert.encoder.c_layer.0.biattention.query3.weight"), std::string::npos) << what;
     EXPECT_EQ(what.find("q_dense1"), std::string::npos) << what;
   }
+}
+
+// The text stream starts from a BERT folder: embeddings, layers and MLM head copied,
+// the co-attention and visual parts untouched; a different geometry is an error.
+TEST(VilbertModel, TextStreamFromBertFolder) {
+  ModelConfig text = tiny_text(2);
+  models::BertForMaskedLM bert(text);
+  const std::string dir = cotrain::testing::scratch_dir("vilbert-text-init");
+  io::write_hf_folder(dir, text, models::weights_of(*bert));
+  models::VilbertForPretraining v(text, tiny_vision(2, {1, 2}, {0, 1}));
+  const at::Tensor co_before = v->named_parameters()["bert.encoder.c_layer.0.biattention.query2.weight"].clone();
+  std::vector<std::string> names = models::load_text_stream(*v, dir);
+  // 5 embedding tensors + 16 per layer x 2 + MLM transform (4) + bias = 42.
+  EXPECT_EQ(names.size(), 42u);
+  for (const char* name : {"bert.embeddings.word_embeddings.weight", "bert.encoder.layer.1.output.dense.weight",
+                           "cls.predictions.transform.LayerNorm.weight", "cls.predictions.bias"})
+    EXPECT_TRUE(at::equal(v->named_parameters()[name], bert->named_parameters()[name])) << name;
+  EXPECT_TRUE(at::equal(v->named_parameters()["bert.encoder.c_layer.0.biattention.query2.weight"], co_before));
+  for (const auto& n : names) EXPECT_EQ(n.find("c_layer"), std::string::npos) << n;
+
+  ModelConfig wider = text;
+  wider.hidden_size = 12;
+  models::VilbertForPretraining other(wider, tiny_vision(2, {1, 2}, {0, 1}));
+  EXPECT_THROW(models::load_text_stream(*other, dir), Error);
 }
