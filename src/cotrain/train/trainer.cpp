@@ -60,15 +60,6 @@ void set_torch_rng_state(const at::Tensor& state) {
   gen.set_state(state);
 }
 
-// Running sums of the logged values over one display period.
-struct PeriodMeter {
-  std::map<std::string, double> sums;
-  double grad_norm = 0;
-  int64_t updates = 0, samples = 0, tokens = 0;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  void reset() { *this = PeriodMeter(); }
-};
-
 }  // namespace
 
 Trainer::Trainer(Config config, TrainTask& task, TrainerOptions options)
@@ -89,6 +80,8 @@ void Trainer::save(int64_t update, double elapsed) {
         {"update", update},          {"samples", samples_},   {"optimizer_steps", optimizer_->step_count()},
         {"elapsed_seconds", elapsed}, {"rng", rng_.state()},   {"data", task_.data_state()},
         {"task", task_.name()},
+        {"period", {{"sums", period_.sums}, {"grad_norm", period_.grad_norm}, {"updates", period_.updates},
+                    {"samples", period_.samples}, {"tokens", period_.tokens}}},
     };
     write_file_atomically(join_path(dir, "progress.json"), progress.dump(2) + "\n");
   });
@@ -112,6 +105,13 @@ void Trainer::restore() {
     elapsed_before_ = progress.at("elapsed_seconds").get<double>();
     rng_.set_state(progress.at("rng").get<std::string>());
     task_.restore_data_state(progress.at("data"));
+    const auto& period = progress.at("period");
+    period_.reset();
+    period_.sums = period.at("sums").get<std::map<std::string, double>>();
+    period_.grad_norm = period.at("grad_norm").get<double>();
+    period_.updates = period.at("updates").get<int64_t>();
+    period_.samples = period.at("samples").get<int64_t>();
+    period_.tokens = period.at("tokens").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {
     fail("{}/progress.json: malformed: {}", dir, e.what());
   }
@@ -154,7 +154,7 @@ TrainResult Trainer::run() {
   torch::nn::Module& model = task_.module();
   model.train();
   ProgressDisplay display(t.max_updates, "update", t.display_every);
-  PeriodMeter period;
+  PeriodMeter& period = period_;
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return elapsed_before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -188,8 +188,9 @@ TrainResult Trainer::run() {
     for (auto& [name, value] : values) period.sums[name] += value;
     period.grad_norm += grad_norm;
     ++period.updates;
-    const bool last = update_ == stop_at;
-    if (update_ % t.display_every == 0 || last) {
+    // Records fall on multiples of display_every (and the last update) only, never on
+    // a stop, so that stopped-and-resumed runs log exactly what one run logs.
+    if (update_ % t.display_every == 0 || update_ == t.max_updates) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - period.start).count();
       nlohmann::json record = {{"update", update_}, {"samples", samples_}, {"lr", lr},
                                {"grad_norm", period.grad_norm / period.updates},

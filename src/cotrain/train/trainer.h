@@ -2,6 +2,8 @@
 // clipping, AdamW, the learning-rate schedule, progress display, metrics.jsonl,
 // periodic atomic checkpoints, exact --resume, and SIGINT/SIGTERM = save and exit.
 #pragma once
+#include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -33,6 +35,17 @@ class Trainer {
  private:
   void save(int64_t update, double elapsed);
   void restore();
+
+  // Running sums of the logged values over one display period. Saved in checkpoints
+  // so that a resumed run logs the same records as an uninterrupted one.
+  struct PeriodMeter {
+    std::map<std::string, double> sums;
+    double grad_norm = 0;
+    int64_t updates = 0, samples = 0, tokens = 0;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    void reset() { *this = PeriodMeter(); }
+  };
+  PeriodMeter period_;
 
   Config config_;
   TrainTask& task_;
