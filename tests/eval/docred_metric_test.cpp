@@ -3,6 +3,7 @@
 // Python reference tests/reference/docred_metric_ref.py.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -210,6 +211,7 @@ TEST(DocredMetric, MatchesPythonReferenceOnRandomSets) {
   const std::string dir = cotrain::testing::scratch_dir("docred_metric_random");
   const std::vector<std::string> names = {"a", "b", "c", "d", "e", "f"};
   const std::vector<std::string> rels = {"P1", "P2", "P3"};
+  size_t seeds_with_ign = 0, seeds_partly_right = 0;  // the random sets must exercise both
   for (unsigned seed = 1; seed <= 12; ++seed) {
     std::mt19937 rng(seed);
     auto pick = [&](size_t n) { return static_cast<int64_t>(std::uniform_int_distribution<size_t>(0, n - 1)(rng)); };
@@ -278,5 +280,10 @@ TEST(DocredMetric, MatchesPythonReferenceOnRandomSets) {
     EXPECT_NEAR(s.f1, ref.at("f1").get<double>(), kTol);
     EXPECT_NEAR(s.ign_precision, ref.at("ign_precision").get<double>(), kTol);
     EXPECT_NEAR(s.ign_f1, ref.at("ign_f1").get<double>(), kTol);
+    if (s.correct_in_train > 0 && s.correct > s.correct_in_train) ++seeds_with_ign;
+    if (s.correct > 0 && s.correct < s.predictions && s.correct < s.gold) ++seeds_partly_right;
   }
+  EXPECT_GE(seeds_with_ign, 3u);
+  EXPECT_GE(seeds_partly_right, 6u);
+  std::printf("random sets: %zu with Ign removals, %zu partly right\n", seeds_with_ign, seeds_partly_right);
 }
