@@ -7,9 +7,12 @@
 #include <limits>
 #include <random>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "cotrain/core/error.h"
+#include "support/support.h"
 
 namespace cotrain {
 namespace {
@@ -108,7 +111,7 @@ void check_random(int64_t num_images, int64_t num_texts, int levels, uint32_t se
     }
   const RetrievalMetrics expected = brute_force(m, text_to_image);
   for (int64_t chunk : {int64_t{1}, int64_t{7}, num_texts + 13}) {
-    SCOPED_TRACE(testing::Message() << num_images << " images, " << num_texts << " texts, levels "
+    SCOPED_TRACE(::testing::Message() << num_images << " images, " << num_texts << " texts, levels "
                                     << levels << ", chunk " << chunk);
     const RetrievalMetrics got =
         retrieval_metrics(num_images, num_texts, text_to_image, m.provider(), chunk);
@@ -262,6 +265,50 @@ TEST(RetrievalMetrics, RefusesNonFiniteScores) {
   EXPECT_THROW(retrieval_metrics(2, 2, {0, 1}, m.provider(), 1), Error);
   // A provider that fills nothing is caught rather than read as garbage.
   EXPECT_THROW(retrieval_metrics(2, 2, {0, 1}, [](int64_t, int64_t, float*) {}, 1), Error);
+}
+
+// Against tests/reference/retrieval_ref.py, which sorts each query's candidates (the
+// usual evaluation code) instead of counting higher scores. Continuous scores, so no
+// ties and both tie conventions agree; 5 captions per image as in COCO and Flickr30k,
+// shuffled so an image's captions land in different chunks.
+TEST(RetrievalMetrics, AgreesWithSortingReference) {
+  const int64_t images = 40, texts = 200;
+  std::mt19937 rng(11);
+  std::vector<int64_t> map(texts);
+  for (int64_t t = 0; t < texts; ++t) map[t] = t % images;
+  std::shuffle(map.begin(), map.end(), rng);
+  Matrix m{images, texts, std::vector<float>(images * texts)};
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::string file = fmt::format("{} {}\n", images, texts);
+  for (int64_t t = 0; t < texts; ++t) file += fmt::format("{} ", map[t]);
+  file += "\n";
+  for (int64_t t = 0; t < texts; ++t) {
+    for (int64_t i = 0; i < images; ++i) {
+      m.scores[t * images + i] = normal(rng) + 1.2f * (map[t] == i);
+      file += fmt::format("{:.9g} ", m.scores[t * images + i]);  // float round-trips
+    }
+    file += "\n";
+  }
+  const std::string path = testing::scratch_dir("retrieval_ref") + "/scores.txt";
+  testing::write_file(path, file);
+  const auto ref = nlohmann::json::parse(testing::run_reference("retrieval_ref.py", {path}));
+  const RetrievalMetrics r = retrieval_metrics(images, texts, map, m.provider(), 7);
+  EXPECT_NEAR(r.ir_r1, ref.at("ir_r1").get<double>(), 1e-9);
+  EXPECT_NEAR(r.ir_r5, ref.at("ir_r5").get<double>(), 1e-9);
+  EXPECT_NEAR(r.ir_r10, ref.at("ir_r10").get<double>(), 1e-9);
+  EXPECT_NEAR(r.tr_r1, ref.at("tr_r1").get<double>(), 1e-9);
+  EXPECT_NEAR(r.tr_r5, ref.at("tr_r5").get<double>(), 1e-9);
+  EXPECT_NEAR(r.tr_r10, ref.at("tr_r10").get<double>(), 1e-9);
+  EXPECT_NEAR(r.ir_mean_rank, ref.at("ir_mean_rank").get<double>(), 1e-9);
+  EXPECT_NEAR(r.tr_mean_rank, ref.at("tr_mean_rank").get<double>(), 1e-9);
+  EXPECT_DOUBLE_EQ(r.ir_median_rank, ref.at("ir_median_rank").get<double>());
+  EXPECT_DOUBLE_EQ(r.tr_median_rank, ref.at("tr_median_rank").get<double>());
+  EXPECT_NEAR(r.rsum, ref.at("rsum").get<double>(), 1e-9);
+  // Not a degenerate problem: recalls strictly between 0 and 100.
+  EXPECT_GT(r.ir_r1, 0.0);
+  EXPECT_LT(r.ir_r10, 100.0);
+  EXPECT_GT(r.tr_r1, 0.0);
+  EXPECT_LT(r.tr_r1, 100.0);
 }
 
 TEST(RetrievalMetrics, ChanceRecall) {
