@@ -94,8 +94,8 @@ TEST(EricaTask, ConfigErrorsNameTheKey) {
   c.erica.relation_names = erica_fixture("rel_info.json");
   expect_error(c, "document 1");
   c.erica.on_bad_record = "skip";
-  auto task = make_erica_task(c, {});
-  EXPECT_EQ(as_erica(task).corpus().docs.size(), 3u);
+  // The skip count itself is checked by the reader's tests (tests/data/docred_reader_test.cpp).
+  EXPECT_NO_THROW(make_erica_task(c, {}));
 }
 
 // `cotrain batch` then `cotrain loss` on the fixture: the printed losses equal the
