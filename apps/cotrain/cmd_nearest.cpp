@@ -18,8 +18,28 @@ namespace {
 
 struct Embedded {
   std::string text;
-  std::vector<float> unit;  // L2-normalised
+  std::vector<float> unit;  // L2-normalised (after centering, when asked)
 };
+
+// Subtracts the mean embedding from every row. Encoder embeddings share a large
+// common direction (all cosines near 1); removing it makes the neighbours reflect
+// what distinguishes the lines.
+void center(std::vector<Embedded>& rows) {
+  std::vector<double> mean(rows.front().unit.size(), 0.0);
+  for (const auto& r : rows)
+    for (size_t d = 0; d < mean.size(); ++d) mean[d] += r.unit[d] / static_cast<double>(rows.size());
+  for (auto& r : rows)
+    for (size_t d = 0; d < mean.size(); ++d) r.unit[d] = static_cast<float>(r.unit[d] - mean[d]);
+}
+
+void normalise(std::vector<Embedded>& rows) {
+  for (auto& r : rows) {
+    double norm = 0;
+    for (float x : r.unit) norm += static_cast<double>(x) * x;
+    norm = std::sqrt(std::max(norm, 1e-24));
+    for (float& x : r.unit) x = static_cast<float>(x / norm);
+  }
+}
 
 std::vector<Embedded> read_embeddings(const std::string& path) {
   std::ifstream in(path);
@@ -43,10 +63,6 @@ std::vector<Embedded> read_embeddings(const std::string& path) {
     if (width == 0) width = e.unit.size();
     if (e.unit.size() != width || width == 0)
       fail("{}:{}: embedding has {} values, earlier lines {}", path, number, e.unit.size(), width);
-    double norm = 0;
-    for (float x : e.unit) norm += static_cast<double>(x) * x;
-    norm = std::sqrt(std::max(norm, 1e-24));
-    for (float& x : e.unit) x = static_cast<float>(x / norm);
     rows.push_back(std::move(e));
   }
   if (rows.empty()) fail("{}: no embeddings", path);
@@ -57,13 +73,17 @@ Runner setup(CLI::App& cmd) {
   auto path = std::make_shared<std::string>();
   auto queries = std::make_shared<std::vector<std::string>>();
   auto k = std::make_shared<int64_t>(5);
+  auto centered = std::make_shared<bool>(false);
   cmd.add_option("--embeddings", *path, "JSON lines from 'cotrain embed'")->required();
   cmd.add_option("--query", *queries, "text of a line in the file (repeatable); default: every line");
   cmd.add_option("--k", *k, "neighbours per query")->default_val(5)->check(CLI::PositiveNumber);
+  cmd.add_flag("--center", *centered, "subtract the mean embedding of the file before comparing");
   cmd.footer("Example:\n  cotrain embed --model runs/x --input words.txt --out words.jsonl\n"
              "  cotrain nearest --embeddings words.jsonl --query dog --query river");
-  return [path, queries, k] {
+  return [path, queries, k, centered] {
     std::vector<Embedded> rows = read_embeddings(*path);
+    if (*centered) center(rows);
+    normalise(rows);
     std::vector<size_t> picked;
     if (queries->empty()) {
       for (size_t i = 0; i < rows.size(); ++i) picked.push_back(i);
