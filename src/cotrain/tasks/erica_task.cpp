@@ -12,44 +12,6 @@
 
 namespace cotrain::tasks {
 
-// ------------------------------------------------------------------ streams
-
-DocumentStream::DocumentStream(std::vector<int64_t> pool, uint64_t seed, uint64_t stream)
-    : pool_(std::move(pool)), seed_(seed), stream_(stream) {
-  start_epoch();
-}
-
-void DocumentStream::start_epoch() {
-  order_ = pool_;
-  Rng shuffler(Rng::derive(seed_, stream_, static_cast<uint64_t>(epoch_)));
-  shuffler.shuffle(order_);
-  cursor_ = 0;
-}
-
-int64_t DocumentStream::next() {
-  if (pool_.empty()) fail("erica: a document stream is empty");
-  if (cursor_ >= static_cast<int64_t>(order_.size())) {
-    ++epoch_;
-    start_epoch();
-  }
-  return order_[static_cast<size_t>(cursor_++)];
-}
-
-nlohmann::json DocumentStream::state() const { return {{"epoch", epoch_}, {"cursor", cursor_}}; }
-
-void DocumentStream::restore(const nlohmann::json& state, const std::string& name) {
-  if (!state.is_object() || !state.contains("epoch") || !state.contains("cursor"))
-    fail("progress.json: data.{} must hold epoch and cursor", name);
-  epoch_ = state.at("epoch").get<int64_t>();
-  start_epoch();
-  cursor_ = state.at("cursor").get<int64_t>();
-  if (cursor_ < 0 || cursor_ > static_cast<int64_t>(order_.size()))
-    fail("progress.json: data.{}.cursor {} is outside this corpus of {} documents (another corpus?)", name, cursor_,
-         order_.size());
-}
-
-// ------------------------------------------------------------------ the task
-
 namespace {
 constexpr uint64_t kEdStream = 0x6572696361ed;  // "erica" + ED
 constexpr uint64_t kRdStream = 0x6572696361d0;  // "erica" + RD

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cotrain/core/config.h"
+#include "cotrain/data/epoch_order.h"
 #include "cotrain/models/bert/text_model.h"
 #include "cotrain/tasks/erica_batch.h"
 #include "cotrain/tasks/erica_losses.h"
@@ -14,23 +15,6 @@
 #include "cotrain/train/task.h"
 
 namespace cotrain::tasks {
-
-// A shuffled pass over a list of documents; the order of an epoch depends only on
-// (seed, stream, epoch), so a resumed run rebuilds it from (epoch, cursor).
-class DocumentStream {
- public:
-  DocumentStream(std::vector<int64_t> pool, uint64_t seed, uint64_t stream);
-  int64_t next();
-  nlohmann::json state() const;
-  void restore(const nlohmann::json& state, const std::string& name);
-  int64_t epoch() const { return epoch_; }
-
- private:
-  void start_epoch();
-  std::vector<int64_t> pool_, order_;
-  uint64_t seed_, stream_;
-  int64_t epoch_ = 0, cursor_ = 0;
-};
 
 class EricaTask : public train::TrainTask {
  public:
@@ -53,7 +37,7 @@ class EricaTask : public train::TrainTask {
   models::TextModel model_;
   EricaCorpus corpus_;
   EricaBatchOptions options_;
-  DocumentStream ed_stream_, rd_stream_;
+  data::EpochOrder ed_stream_, rd_stream_;  // the documents usable for ED / for RD
 };
 
 // Checks the erica section (and the data keys it relies on); cotrain::Error naming the key.

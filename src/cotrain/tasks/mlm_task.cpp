@@ -12,6 +12,11 @@
 
 namespace cotrain::tasks {
 
+namespace {
+// Seed stream of the sequence order (unchanged since the first release of the task).
+constexpr uint64_t kOrderStream = 0x6f72646572;
+}  // namespace
+
 MlmBatch make_mlm_batch(const std::vector<const std::vector<int64_t>*>& sequences, const text::Tokenizer& tokenizer,
                         double mask_prob, Rng& rng) {
   const auto& sp = tokenizer.specials();
@@ -49,18 +54,11 @@ MlmBatch make_mlm_batch(const std::vector<const std::vector<int64_t>*>& sequence
 }
 
 MlmTask::MlmTask(const Config& config, models::TextModel model, data::TextCorpus corpus)
-    : config_(config), model_(std::move(model)), corpus_(std::move(corpus)) {
-  start_epoch();
-}
-
-void MlmTask::start_epoch() {
-  order_.resize(corpus_.sequences.size());
-  std::iota(order_.begin(), order_.end(), 0);
-  // The order of an epoch depends only on (seed, epoch): a resumed run rebuilds it.
-  Rng shuffler(Rng::derive(static_cast<uint64_t>(config_.trainer.seed), 0x6f72646572, static_cast<uint64_t>(epoch_)));
-  shuffler.shuffle(order_);
-  cursor_ = 0;
-}
+    : config_(config),
+      model_(std::move(model)),
+      corpus_(std::move(corpus)),
+      order_(data::EpochOrder::over(static_cast<int64_t>(corpus_.sequences.size()),
+                                    static_cast<uint64_t>(config_.trainer.seed), kOrderStream)) {}
 
 std::vector<train::NamedParameter> MlmTask::parameters() {
   std::vector<train::NamedParameter> params;
@@ -72,13 +70,8 @@ std::vector<train::NamedParameter> MlmTask::parameters() {
 MlmBatch MlmTask::next_batch(Rng& rng) {
   std::vector<const std::vector<int64_t>*> picked;
   const int64_t B = config_.trainer.batch_size;
-  while (static_cast<int64_t>(picked.size()) < B) {
-    if (cursor_ >= static_cast<int64_t>(order_.size())) {
-      ++epoch_;
-      start_epoch();
-    }
-    picked.push_back(&corpus_.sequences[static_cast<size_t>(order_[static_cast<size_t>(cursor_++)])]);
-  }
+  while (static_cast<int64_t>(picked.size()) < B)
+    picked.push_back(&corpus_.sequences[static_cast<size_t>(order_.next())]);
   return make_mlm_batch(picked, *model_.tokenizer, config_.data.mask_prob, rng);
 }
 
@@ -94,13 +87,9 @@ train::LossTerms MlmTask::next_loss(Rng& rng) {
   return losses;
 }
 
-nlohmann::json MlmTask::data_state() const { return {{"epoch", epoch_}, {"cursor", cursor_}}; }
+nlohmann::json MlmTask::data_state() const { return order_.state(); }
 
-void MlmTask::restore_data_state(const nlohmann::json& state) {
-  epoch_ = state.at("epoch").get<int64_t>();
-  start_epoch();
-  cursor_ = state.at("cursor").get<int64_t>();
-}
+void MlmTask::restore_data_state(const nlohmann::json& state) { order_.restore(state, "mlm"); }
 
 void MlmTask::save_model(const std::string& dir) { models::save_text_model(dir, model_); }
 

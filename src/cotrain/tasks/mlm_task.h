@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cotrain/core/config.h"
+#include "cotrain/data/epoch_order.h"
 #include "cotrain/data/text_corpus.h"
 #include "cotrain/models/bert/text_model.h"
 #include "cotrain/tasks/registry.h"
@@ -35,13 +36,10 @@ class MlmTask : public train::TrainTask {
   void load_model(const std::string& dir) override;
 
  private:
-  void start_epoch();
-
   Config config_;
   models::TextModel model_;
   data::TextCorpus corpus_;
-  std::vector<int64_t> order_;  // this epoch's permutation of the sequences
-  int64_t epoch_ = 0, cursor_ = 0;
+  data::EpochOrder order_;  // which sequence comes next
 };
 
 // Factory for the registry: a model from --init or from config + data.vocab, and

@@ -53,7 +53,8 @@ void validate_unimo_config(const UnimoConfig& u) {
 
 UnimoTask::UnimoTask(const Config& config, models::UnimoFolder model) : config_(config), model_(std::move(model)) {
   load_data();
-  start_epoch();
+  order_ = data::EpochOrder::over(static_cast<int64_t>(pairs_.size()), static_cast<uint64_t>(config_.trainer.seed),
+                                  0x756e696d6f);
 }
 
 void UnimoTask::load_data() {
@@ -138,21 +139,7 @@ void UnimoTask::load_data() {
             image_corpus_ ? image_corpus_->num_images() : 0, rewriter_.groups());
 }
 
-void UnimoTask::start_epoch() {
-  order_.resize(pairs_.size());
-  std::iota(order_.begin(), order_.end(), 0);
-  Rng shuffler(Rng::derive(static_cast<uint64_t>(config_.trainer.seed), 0x756e696d6f, static_cast<uint64_t>(epoch_)));
-  shuffler.shuffle(order_);
-  cursor_ = 0;
-}
-
-int64_t UnimoTask::next_pair() {
-  if (cursor_ >= static_cast<int64_t>(order_.size())) {
-    ++epoch_;
-    start_epoch();
-  }
-  return order_[static_cast<size_t>(cursor_++)];
-}
+int64_t UnimoTask::next_pair() { return order_.next(); }
 
 data::RegionsView UnimoTask::image_view(int64_t set, int64_t index) const {
   if (set == 1) return image_corpus_->image(index);
@@ -443,13 +430,9 @@ train::LossTerms UnimoTask::next_loss(Rng& rng) {
   return losses;
 }
 
-nlohmann::json UnimoTask::data_state() const { return {{"epoch", epoch_}, {"cursor", cursor_}}; }
+nlohmann::json UnimoTask::data_state() const { return order_.state(); }
 
-void UnimoTask::restore_data_state(const nlohmann::json& state) {
-  epoch_ = state.at("epoch").get<int64_t>();
-  start_epoch();
-  cursor_ = state.at("cursor").get<int64_t>();
-}
+void UnimoTask::restore_data_state(const nlohmann::json& state) { order_.restore(state, "pairs"); }
 
 void UnimoTask::save_model(const std::string& dir) { models::save_unimo_folder(dir, model_); }
 

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "cotrain/core/config.h"
+#include "cotrain/data/epoch_order.h"
 #include "cotrain/data/shards.h"
 #include "cotrain/models/unimo/unimo_folder.h"
 #include "cotrain/tasks/registry.h"
@@ -53,7 +54,6 @@ class UnimoTask : public train::TrainTask {
   };
 
   void load_data();
-  void start_epoch();
   int64_t next_pair();
   std::vector<int64_t> wrap_text(const std::string& text) const;
   void mask_text(std::vector<int64_t>& ids, std::vector<int64_t>& labels, Rng& rng) const;
@@ -81,8 +81,7 @@ class UnimoTask : public train::TrainTask {
   int64_t pool_set_ = 0;              // 0: pair images, 1: the image corpus
   CaptionRewriter rewriter_;
   int64_t feature_dim_ = 0, num_classes_ = 0;
-  std::vector<int64_t> order_;
-  int64_t epoch_ = 0, cursor_ = 0;
+  data::EpochOrder order_{{}, 0, 0};  // which pair comes next (set once the data is read)
 };
 
 std::unique_ptr<train::TrainTask> make_unimo_task(Config& config, const TaskInputs& inputs);

@@ -29,15 +29,8 @@ VilbertTask::VilbertTask(const Config& config, models::VilbertForPretraining mod
     if (ids.size() > limit) ids.resize(limit);
     tokens_.push_back(std::move(ids));
   }
-  start_epoch();
-}
-
-void VilbertTask::start_epoch() {
-  order_.resize(tokens_.size());
-  std::iota(order_.begin(), order_.end(), 0);
-  Rng shuffler(Rng::derive(static_cast<uint64_t>(config_.trainer.seed), 0x6f72646572, static_cast<uint64_t>(epoch_)));
-  shuffler.shuffle(order_);
-  cursor_ = 0;
+  order_ = data::EpochOrder::over(static_cast<int64_t>(tokens_.size()), static_cast<uint64_t>(config_.trainer.seed),
+                                  0x6f72646572);
 }
 
 std::vector<train::NamedParameter> VilbertTask::parameters() {
@@ -57,11 +50,7 @@ VilbertBatch VilbertTask::next_batch(Rng& rng) {
   std::vector<CaptionInput> captions;
   std::vector<ImageInput> images;
   while (static_cast<int64_t>(captions.size()) < B) {
-    if (cursor_ >= n) {
-      ++epoch_;
-      start_epoch();
-    }
-    const int64_t index = order_[static_cast<size_t>(cursor_++)];
+    const int64_t index = order_.next();
     const uint32_t image = store_->caption(index).image_index;
     CaptionInput c;
     c.token_ids = tokens_[static_cast<size_t>(index)];
@@ -97,13 +86,9 @@ train::LossTerms VilbertTask::next_loss(Rng& rng) {
   return terms;
 }
 
-nlohmann::json VilbertTask::data_state() const { return {{"epoch", epoch_}, {"cursor", cursor_}}; }
+nlohmann::json VilbertTask::data_state() const { return order_.state(); }
 
-void VilbertTask::restore_data_state(const nlohmann::json& state) {
-  epoch_ = state.at("epoch").get<int64_t>();
-  start_epoch();
-  cursor_ = state.at("cursor").get<int64_t>();
-}
+void VilbertTask::restore_data_state(const nlohmann::json& state) { order_.restore(state, "captions"); }
 
 void VilbertTask::save_model(const std::string& dir) {
   models::write_vilbert_folder(dir, config_.model, config_.vilbert, models::weights_of(*model_));

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cotrain/core/config.h"
+#include "cotrain/data/epoch_order.h"
 #include "cotrain/data/shards.h"
 #include "cotrain/models/vilbert/vilbert.h"
 #include "cotrain/tasks/registry.h"
@@ -33,16 +34,13 @@ class VilbertTask : public train::TrainTask {
   models::VilbertForPretraining& model() { return model_; }
 
  private:
-  void start_epoch();
-
   Config config_;
   models::VilbertForPretraining model_;
   std::shared_ptr<text::Tokenizer> tokenizer_;
   std::unique_ptr<data::ShardSet> store_;
   std::set<std::string> text_init_names_;     // parameters copied from vilbert.text_init
   std::vector<std::vector<int64_t>> tokens_;  // per caption, truncated to data.max_length - 2
-  std::vector<int64_t> order_;
-  int64_t epoch_ = 0, cursor_ = 0;
+  data::EpochOrder order_{{}, 0, 0};  // which caption comes next (set once the store is read)
 };
 
 std::unique_ptr<train::TrainTask> make_vilbert_task(Config& config, const TaskInputs& inputs);
