@@ -9,6 +9,7 @@
 #include "cotrain/core/log.h"
 #include "cotrain/io/hf_folder.h"
 #include "cotrain/models/weights.h"
+#include "cotrain/train/trainer.h"
 
 namespace cotrain::tasks {
 
@@ -173,7 +174,7 @@ EricaConfig erica_objective_of(const nlohmann::json& batch, const EricaConfig& c
 nlohmann::json write_erica_batch(Config& config, const TaskInputs& inputs) {
   auto task = make_erica_task(config, inputs);
   auto& erica = static_cast<EricaTask&>(*task);
-  Rng rng(Rng::derive(static_cast<uint64_t>(config.trainer.seed), 0x747261696e));  // as the trainer seeds it
+  Rng rng = train::initial_data_rng(config.trainer);
   nlohmann::json j = erica_batch_to_json(erica.next_batch(rng));
   j["objective"] = {{"temperature", config.erica.temperature},
                     {"ed_weight", config.erica.ed_weight},

@@ -9,6 +9,7 @@
 #include "cotrain/data/mlm_masking.h"
 #include "cotrain/models/weights.h"
 #include "cotrain/io/hf_folder.h"
+#include "cotrain/train/trainer.h"
 
 namespace cotrain::tasks {
 
@@ -153,7 +154,7 @@ at::Tensor long_matrix_from_json(const nlohmann::json& j, const std::string& key
 nlohmann::json write_mlm_batch(Config& config, const TaskInputs& inputs) {
   auto task = make_mlm_task(config, inputs);
   auto& mlm = static_cast<MlmTask&>(*task);
-  Rng rng(Rng::derive(static_cast<uint64_t>(config.trainer.seed), 0x747261696e));  // as the trainer seeds it
+  Rng rng = train::initial_data_rng(config.trainer);
   MlmBatch batch = mlm.next_batch(rng);
   return {{"task", "mlm"},
           {"input_ids", long_matrix_to_json(batch.input_ids)},

@@ -20,6 +20,7 @@
 #include "cotrain/objectives/region_masking.h"
 #include "cotrain/objectives/span_masking.h"
 #include "cotrain/tasks/unimo_losses.h"
+#include "cotrain/train/trainer.h"
 
 namespace cotrain::tasks {
 
@@ -505,7 +506,7 @@ std::unique_ptr<train::TrainTask> make_unimo_task(Config& config, const TaskInpu
 nlohmann::json write_unimo_batch(Config& config, const TaskInputs& inputs) {
   auto task = make_unimo_task(config, inputs);
   auto& unimo = static_cast<UnimoTask&>(*task);
-  Rng rng(Rng::derive(static_cast<uint64_t>(config.trainer.seed), 0x747261696e));  // as the trainer seeds it
+  Rng rng = train::initial_data_rng(config.trainer);
   return unimo_batch_to_json(unimo.next_batch(rng));
 }
 

@@ -11,6 +11,7 @@
 #include "cotrain/models/vilbert/vilbert_weights.h"
 #include "cotrain/objectives/alignment.h"
 #include "cotrain/tasks/mlm_task.h"
+#include "cotrain/train/trainer.h"
 
 namespace cotrain::tasks {
 
@@ -204,7 +205,7 @@ at::Tensor float_tensor_from_json(const nlohmann::json& j, const std::string& ke
 nlohmann::json write_vilbert_batch(Config& config, const TaskInputs& inputs) {
   auto task = make_vilbert_task(config, inputs);
   auto& vt = static_cast<VilbertTask&>(*task);
-  Rng rng(Rng::derive(static_cast<uint64_t>(config.trainer.seed), 0x747261696e));  // as the trainer seeds it
+  Rng rng = train::initial_data_rng(config.trainer);
   VilbertBatch b = vt.next_batch(rng);
   return {{"task", "vilbert"},
           {"input_ids", long_matrix_to_json(b.input_ids)},

@@ -62,9 +62,13 @@ void set_torch_rng_state(const at::Tensor& state) {
 
 }  // namespace
 
+Rng initial_data_rng(const TrainerConfig& trainer) {
+  return Rng(Rng::derive(static_cast<uint64_t>(trainer.seed), 0x747261696e));
+}
+
 Trainer::Trainer(Config config, TrainTask& task, TrainerOptions options)
     : config_(std::move(config)), task_(task), options_(std::move(options)),
-      rng_(Rng::derive(static_cast<uint64_t>(config_.trainer.seed), 0x747261696e)) {
+      rng_(initial_data_rng(config_.trainer)) {
   optimizer_ = std::make_unique<AdamW>(task_.parameters(), config_.optim);
 }
 

@@ -27,6 +27,11 @@ struct TrainResult {
   double last_loss = 0;
 };
 
+// The random-number generator the trainer draws batches from (masking, sampling)
+// at the start of a run. `cotrain batch` uses it too, so that the batch it writes is
+// exactly the first one training sees.
+Rng initial_data_rng(const TrainerConfig& trainer);
+
 class Trainer {
  public:
   Trainer(Config config, TrainTask& task, TrainerOptions options);
