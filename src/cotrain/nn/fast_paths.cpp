@@ -1,0 +1,25 @@
+#include "cotrain/nn/fast_paths.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+namespace cotrain::nn {
+
+namespace {
+bool from_environment() {
+  const char* v = std::getenv("COTRAIN_FAST");
+  if (v == nullptr) return true;
+  return !(std::strcmp(v, "0") == 0 || std::strcmp(v, "off") == 0 || std::strcmp(v, "false") == 0);
+}
+
+std::atomic<bool>& flag() {
+  static std::atomic<bool> enabled{from_environment()};
+  return enabled;
+}
+}  // namespace
+
+bool fast_paths_enabled() { return flag().load(std::memory_order_relaxed); }
+void set_fast_paths(bool enabled) { flag().store(enabled, std::memory_order_relaxed); }
+
+}  // namespace cotrain::nn
