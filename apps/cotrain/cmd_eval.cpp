@@ -1,55 +1,52 @@
-// `cotrain eval`: scores predictions with a task's metric.
+// `cotrain eval`: evaluates a model or scores predictions with a task's metric. The
+// evaluations themselves live in cmd_eval_<task>.cpp (see eval_command.h).
 #include <CLI/CLI.hpp>
 
-#include <iostream>
+#include <map>
 
-#include <nlohmann/json.hpp>
-
-#include "command.h"
-#include "cotrain/tasks/docred_eval.h"
+#include "common_options.h"
+#include "cotrain/core/error.h"
+#include "eval_command.h"
 
 namespace cotrain::app {
+
+std::vector<EvalEntry>& evaluations() {
+  static std::vector<EvalEntry> entries;
+  return entries;
+}
+
+EvalRegistration::EvalRegistration(std::string name, std::string summary, EvalSetup setup) {
+  evaluations().push_back({std::move(name), std::move(summary), std::move(setup)});
+}
+
 namespace {
 
-struct EvalOptions {
-  std::string task, gold, predictions, train;
-};
-
 Runner setup(CLI::App& cmd) {
-  auto o = std::make_shared<EvalOptions>();
-  cmd.add_option("--task", o->task, "metric to compute: docred (F1 and Ign F1)")
+  auto common = std::make_shared<EvalCommon>();
+  std::vector<std::string> names;
+  std::string list;
+  for (const auto& e : evaluations()) {
+    names.push_back(e.name);
+    list += "  " + e.name + ": " + e.summary + "\n";
+  }
+  cmd.add_option("--task", common->task, "what to evaluate (see the list below)")
       ->required()
-      ->check(CLI::IsMember({"docred"}));
-  cmd.add_option("--gold", o->gold, "gold documents (DocRED JSON, e.g. dev.json)")->required();
-  cmd.add_option("--predictions", o->predictions,
-                 "predictions in DocRED's submission format: [{title, h_idx, t_idx, r, evidence}]")
-      ->required();
-  cmd.add_option("--train", o->train, "training documents; enables Ign F1 (facts seen in training are ignored)");
-  cmd.footer(
-      "Prints one JSON object: precision, recall, f1, ign_precision, ign_f1 and the counts.\n"
-      "F1 is micro-averaged over unique (title, head, tail, relation) facts. Ign F1 removes correct\n"
-      "predictions whose (head mention name, tail mention name, relation) occurs in --train from the\n"
-      "numerator and the denominator of precision; recall is unchanged (DocRED's definition).");
-  return [o] {
-    const eval::DocredScore s = tasks::evaluate_docred_files(o->gold, o->predictions, o->train);
-    nlohmann::json out = {{"task", "docred"},
-                          {"precision", s.precision},
-                          {"recall", s.recall},
-                          {"f1", s.f1},
-                          {"predictions", s.predictions},
-                          {"gold", s.gold},
-                          {"correct", s.correct}};
-    if (!o->train.empty()) {
-      out["ign_precision"] = s.ign_precision;
-      out["ign_f1"] = s.ign_f1;
-      out["correct_in_train"] = s.correct_in_train;
-    }
-    std::cout << out.dump() << "\n";
-    return 0;
+      ->check(CLI::IsMember(names));
+  cmd.add_option("--model", common->model, "trained model folder (a checkpoint, or a run folder: its latest)");
+  cmd.add_option("--data", common->data, "evaluation files");
+  cmd.add_option("--out", common->out, "where to write predictions and reports");
+  cmd.add_option("--batch-size", common->batch_size, "examples per forward pass")->default_val(64);
+  cmd.add_option("--threads", common->threads, "CPU threads (0: all cores)")->default_val(0);
+  auto runners = std::make_shared<std::map<std::string, Runner>>();
+  for (const auto& e : evaluations()) (*runners)[e.name] = e.setup(cmd, common);
+  cmd.footer("Tasks:\n" + list + "\nEach evaluation prints one JSON object on standard output.");
+  return [common, runners] {
+    apply_thread_count(common->threads);
+    return runners->at(common->task)();
   };
 }
 
-Registration reg("eval", "score predictions: docred (F1, Ign F1)", setup);
+Registration reg("eval", "evaluate a model or score predictions (docred, ...)", setup);
 
 }  // namespace
 }  // namespace cotrain::app

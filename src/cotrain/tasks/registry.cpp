@@ -22,12 +22,22 @@ const std::vector<TaskEntry>& task_registry() {
   return entries;
 }
 
-const TaskEntry& find_task(const std::string& name) {
+const TaskEntry& find_task(const std::vector<TaskEntry>& registry, const std::string& name) {
   std::string known;
-  for (const auto& e : task_registry()) {
+  for (const auto& e : registry) {
     if (e.name == name) return e;
     known += (known.empty() ? "" : ", ") + e.name;
   }
+  fail("unknown task '{}' (known: {})", name, known);
+}
+
+const TaskEntry& find_task(const std::string& name) {
+  for (const auto* registry : {&task_registry(), &finetune_registry()})
+    for (const auto& e : *registry)
+      if (e.name == name) return e;
+  std::string known;
+  for (const auto* registry : {&task_registry(), &finetune_registry()})
+    for (const auto& e : *registry) known += (known.empty() ? "" : ", ") + e.name;
   fail("unknown task '{}' (known: {})", name, known);
 }
 

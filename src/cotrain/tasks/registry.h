@@ -1,5 +1,6 @@
-// The pretraining tasks `cotrain pretrain --task NAME` knows. Each task file provides
-// a factory; registry.cpp lists them (one line per task).
+// The tasks `cotrain pretrain --task NAME` (registry.cpp) and `cotrain finetune --task
+// NAME` (finetune_registry.cpp) know. Each task file provides a factory; the registry
+// files list them (one entry per task).
 #pragma once
 #include <functional>
 #include <memory>
@@ -28,15 +29,26 @@ using TaskFactory = std::function<std::unique_ptr<train::TrainTask>(Config& conf
 using BatchWriter = std::function<nlohmann::json(Config& config, const TaskInputs& inputs)>;
 using BatchLoss = std::function<nlohmann::json(Config& config, const TaskInputs& inputs, const nlohmann::json& batch)>;
 
+// Work on the trained model after the last update (e.g. choosing a decision
+// threshold on dev data, writing predictions, evaluating). Gets the final checkpoint
+// folder and the run folder; returns a JSON report (null: nothing to print).
+using TaskFinisher = std::function<nlohmann::json(Config& config, train::TrainTask& task,
+                                                  const std::string& checkpoint, const std::string& run_dir)>;
+
 struct TaskEntry {
   std::string name;
   std::string summary;
   TaskFactory make;
-  BatchWriter batch;  // may be empty
-  BatchLoss loss;     // may be empty
+  BatchWriter batch;    // may be empty
+  BatchLoss loss;       // may be empty
+  TaskFinisher finish;  // may be empty
 };
 
-const std::vector<TaskEntry>& task_registry();
-const TaskEntry& find_task(const std::string& name);  // cotrain::Error listing the known tasks
+const std::vector<TaskEntry>& task_registry();      // pretraining tasks
+const std::vector<TaskEntry>& finetune_registry();  // fine-tuning tasks (finetune_registry.cpp)
+// cotrain::Error listing the known tasks when `name` is not in `registry`.
+const TaskEntry& find_task(const std::vector<TaskEntry>& registry, const std::string& name);
+// Looks in both registries (for `cotrain batch` / `cotrain loss`).
+const TaskEntry& find_task(const std::string& name);
 
 }  // namespace cotrain::tasks
