@@ -47,6 +47,8 @@ json parse_json_file(const std::string& path) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     fail("{}: invalid JSON at byte {}: {}", path, e.byte, e.what());
+  } catch (const json::exception& e) {  // a number too large for a double, ...
+    fail("{}: invalid JSON: {}", path, e.what());
   }
 }
 
@@ -187,6 +189,8 @@ std::vector<Caption> read_jsonl_captions(const std::string& path, const CaptionO
       record = json::parse(line);
     } catch (const json::parse_error& e) {
       fail("{}: invalid JSON at column {}: {}", where, e.byte, e.what());
+    } catch (const json::exception& e) {  // a number too large for a double, ...
+      fail("{}: invalid JSON: {}", where, e.what());
     }
     if (!record.is_object()) fail("{}: not a JSON object", where);
     Caption c;

@@ -148,7 +148,7 @@ std::vector<SourceDocument> read_source_documents(const std::string& path, BadRe
     std::string why;
     try {
       why = parse_source(json::parse(line), doc);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       why = fmt::format("not valid JSON: {}", e.what());
     }
     if (why.empty() && doc.sents.empty()) why = "empty document (no words)";

@@ -143,7 +143,7 @@ RelationNames read_relation_names_json(const std::string& path) {
   json j;
   try {
     j = json::parse(read_whole_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail("{}: not valid JSON: {}", path, e.what());
   }
   if (!j.is_object()) fail("{}: expected a JSON object {{relation id: name}}, got {}", path, j.type_name());
@@ -258,7 +258,7 @@ void for_each_list_element(const std::string& text, const std::string& path, Fn 
     json j;
     try {
       j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       fail("{}: not valid JSON: {}", path, e.what());
     }
     fail("{}: expected a JSON list of documents, got {}", path, j.type_name());
@@ -319,7 +319,7 @@ std::vector<Document> read_docred(const std::string& path, const DocredReadOptio
       json d;
       try {
         d = json::parse(begin, end);
-      } catch (const json::parse_error& e) {
+      } catch (const json::exception& e) {
         fail("{}: document {}: not valid JSON: {}", path, index, e.what());
       }
       out.push_back(parse_document(d, path, index, options.relations));

@@ -26,6 +26,8 @@ json parse_json_file(const std::string& path) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     fail("{}: invalid JSON at byte {}: {}", path, e.byte, e.what());
+  } catch (const json::exception& e) {  // a number too large for a double, ...
+    fail("{}: invalid JSON: {}", path, e.what());
   }
 }
 

@@ -320,7 +320,7 @@ Caption parse_caption(const CaptionView& v, const std::string& where, std::strin
   nlohmann::json meta;
   try {
     meta = nlohmann::json::parse(v.meta);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     fail("{}: corrupt meta JSON: {}", where, e.what());
   }
   try {

@@ -94,7 +94,7 @@ std::vector<DocredPrediction> parse_docred_predictions(const std::string& text, 
   json all;
   try {
     all = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail("{}: not valid JSON: {}", source, e.what());
   }
   if (!all.is_array()) fail("{}: expected a JSON list of predictions, got {}", source, all.type_name());

@@ -40,19 +40,27 @@ Image decode_image(const std::string& bytes, const std::string& name) {
   if (!stbi_info_from_memory(data, static_cast<int>(bytes.size()), &w, &h, &channels))
     fail("{}: not a readable image: {}", name, stbi_failure_reason());
   if (static_cast<std::int64_t>(w) * h > kMaxPixels) fail("{}: image of {}x{} pixels is too large", name, w, h);
-  stbi_uc* pixels = stbi_load_from_memory(data, static_cast<int>(bytes.size()), &w, &h, &channels, 4);
+  // The pixels come in the file's own channel count (1 grey, 2 grey+alpha, 3 RGB,
+  // 4 RGBA) and are expanded here: stb_image's own conversion to 4 channels reads
+  // past its buffer on 16-bit PNM files (found by fuzz/image_fuzz.cpp).
+  stbi_uc* pixels = stbi_load_from_memory(data, static_cast<int>(bytes.size()), &w, &h, &channels, 0);
   if (!pixels) fail("{}: cannot decode image: {}", name, stbi_failure_reason());
+  if (channels < 1 || channels > 4) {
+    stbi_image_free(pixels);
+    fail("{}: cannot decode image: {} channels", name, channels);
+  }
   Image image;
   image.width = w;
   image.height = h;
   const std::size_t n = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
   image.rgb.resize(3 * n);
   constexpr float inv = 1.0f / 255.0f;
+  const bool grey = channels <= 2, has_alpha = channels == 2 || channels == 4;
   for (std::size_t i = 0; i < n; ++i) {
-    const stbi_uc* p = pixels + 4 * i;
-    const float alpha = p[3] * inv;
+    const stbi_uc* p = pixels + static_cast<std::size_t>(channels) * i;
+    const float alpha = has_alpha ? p[channels - 1] * inv : 1.0f;
     const float white = 1.0f - alpha;
-    for (int c = 0; c < 3; ++c) image.rgb[3 * i + c] = p[c] * inv * alpha + white;
+    for (int c = 0; c < 3; ++c) image.rgb[3 * i + c] = p[grey ? 0 : c] * inv * alpha + white;
   }
   stbi_image_free(pixels);
   return image;
