@@ -11,6 +11,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libstb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-numpy
+  jq  # examples: results tables
+  libcpp-httplib-dev chromium wrk  # search service; browser tests (headless); load test
 )
 # npm fetches the pinned public data sets. Machines that already have Node.js from
 # elsewhere (NodeSource ships npm inside its nodejs) must not get Debian's npm,

@@ -1,0 +1,64 @@
+// The search behind `cotrain serve`, free of HTTP so that it is tested directly:
+// queries are encoded with the UNIMO model and ranked against an index by exact
+// cosine similarity. Every answer is JSON:
+//   {"mode", "query", "k", "took_ms",
+//    "results": [{"rank", "id", "score", "thumbnail" (URL or null) | "text", ...}]}
+// Bad queries throw BadRequest with the HTTP status and a reason for the user.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cotrain/serve/embedding_index.h"
+#include "cotrain/serve/unimo_encoder.h"
+
+namespace cotrain::serve {
+
+struct BadRequest : std::runtime_error {
+  BadRequest(int status_code, const std::string& reason) : std::runtime_error(reason), status(status_code) {}
+  int status;
+};
+
+struct SearchLimits {
+  int64_t max_k = 100;
+  size_t max_query_bytes = 2000;
+  int64_t max_image_pixels = 4096 * 4096;  // decoded size of an uploaded image
+};
+
+class SearchService {
+ public:
+  // Fails when the index and the model disagree (dimension, region features).
+  SearchService(EmbeddingIndex index, std::unique_ptr<UnimoEncoder> encoder, SearchLimits limits = {});
+
+  nlohmann::json text_to_images(const std::string& query, int64_t k);
+  nlohmann::json text_to_texts(const std::string& query, int64_t k);
+  // `image_bytes`: an encoded PNG/JPEG/... file.
+  nlohmann::json image_to_texts(const std::string& image_bytes, int64_t k);
+  nlohmann::json image_to_images(const std::string& image_bytes, int64_t k);
+
+  nlohmann::json info() const;
+  const EmbeddingIndex& index() const { return index_; }
+  const SearchLimits& limits() const { return limits_; }
+
+ private:
+  at::Tensor encode_query_text(const std::string& query);
+  at::Tensor encode_query_image(const std::string& bytes);
+  nlohmann::json answer(const char* mode, nlohmann::json query, const at::Tensor& q, bool images, int64_t k,
+                        double started_ms);
+  void check_k(int64_t k) const;
+
+  EmbeddingIndex index_;
+  std::unique_ptr<UnimoEncoder> encoder_;
+  SearchLimits limits_;
+  std::mutex model_mutex_;  // one forward pass at a time: the machine's cores go to it
+};
+
+// Width and height from an encoded image's header without decoding the pixels;
+// false when the bytes are not an image format we read.
+bool image_header_size(const std::string& bytes, int64_t& width, int64_t& height);
+
+}  // namespace cotrain::serve
