@@ -260,6 +260,46 @@ struct EricaConfig {
   }
 };
 
+// Task "docred" (erica.md, Downstream): document-level relation extraction
+// fine-tuning. Training documents come from data.train; documents per micro-batch
+// are trainer.batch_size.
+struct DocredConfig {
+  std::string dev;               // dev documents: the decision threshold is chosen on them
+  std::string test;              // test documents: predictions (and scores when labelled)
+  std::string relations;         // {id: name} JSON fixing the relation classes; empty: the training labels
+  double train_fraction = 1.0;   // share of (seed-shuffled) training documents kept: 0.01, 0.1, 1
+  double na_ratio = 3.0;         // NA pairs sampled per positive pair of a document
+  std::string on_bad_record;     // fail | skip; empty: data.on_bad_record
+
+  template <class F> void visit(F&& f) {
+    f("dev", dev, "dev documents (DocRED JSON); the threshold maximising dev F1 is chosen on them");
+    f("test", test, "test documents (DocRED JSON): predictions written, scored when they have labels");
+    f("relations", relations, "relation id -> name JSON fixing the classes; default: relations of the training labels");
+    f("train_fraction", train_fraction, "share of training documents kept (first of a seed-shuffled order), in (0, 1]");
+    f("na_ratio", na_ratio, "NA entity pairs sampled per positive pair of a document (erica.md: 3)");
+    f("on_bad_record", on_bad_record, "malformed document: fail or skip (default: data.on_bad_record)");
+  }
+};
+
+// Task "relcls" (erica.md, sentence-level RE): relation classification of a marked
+// entity pair in a sentence (JSONL, see tasks/relcls_data.h); examples per
+// micro-batch are trainer.batch_size.
+struct RelclsConfig {
+  std::string dev;                   // JSONL scored after training
+  std::string test;                  // JSONL scored after training
+  std::string na_label = "no_relation";  // the relation left out of micro-F1 (TACRED: no_relation; SemEval: Other)
+  double train_fraction = 1.0;       // share of (seed-shuffled) training examples kept
+  std::string on_bad_record;         // fail | skip; empty: data.on_bad_record
+
+  template <class F> void visit(F&& f) {
+    f("dev", dev, "dev examples (JSONL {tokens, h: {pos}, t: {pos}, relation}) scored after training");
+    f("test", test, "test examples (JSONL) scored after training");
+    f("na_label", na_label, "relation meaning 'no relation', left out of micro-F1");
+    f("train_fraction", train_fraction, "share of training examples kept (first of a seed-shuffled order), in (0, 1]");
+    f("on_bad_record", on_bad_record, "malformed line: fail or skip (default: data.on_bad_record)");
+  }
+};
+
 struct Config {
   ModelConfig model;
   DataConfig data;
@@ -268,6 +308,8 @@ struct Config {
   TrainerConfig trainer;
   VilbertConfig vilbert;
   EricaConfig erica;
+  DocredConfig docred;
+  RelclsConfig relcls;
   UnimoConfig unimo;
 
   template <class F> void visit_sections(F&& f) {
@@ -278,6 +320,8 @@ struct Config {
     f("trainer", trainer);
     f("vilbert", vilbert);
     f("erica", erica);
+    f("docred", docred);
+    f("relcls", relcls);
     f("unimo", unimo);
   }
 };
