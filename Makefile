@@ -44,14 +44,15 @@ fuzz:
 # thread pools and registries alive until exit, which LeakSanitizer reports as leaks
 # that are not ours, so leak detection is off. UBSan stops at the first finding.
 # SANITIZE_TESTS limits the build and run to some test executables (e.g.
-# "test_io test_data"); default: all.
+# "test_io test_data"); default: all. Tests that run the `cotrain` binary need
+# SANITIZE_EXTRA_TARGETS=cotrain_app with a subset.
 SANITIZE_DIR ?= build-sanitize
 SANITIZE_TESTS ?=
 SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 test-sanitize: setup
 	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOTRAIN_SANITIZE=ON
-	cmake --build $(SANITIZE_DIR) -j $(JOBS) $(if $(SANITIZE_TESTS),--target cotrain_app $(SANITIZE_TESTS))
+	cmake --build $(SANITIZE_DIR) -j $(JOBS) $(if $(SANITIZE_TESTS),--target $(SANITIZE_TESTS) $(SANITIZE_EXTRA_TARGETS))
 	cd $(SANITIZE_DIR) && $(if $(SANITIZE_TESTS),\
 		status=0; for t in $(SANITIZE_TESTS); do OMP_NUM_THREADS=1 $(SANITIZE_ENV) tests/$$t || status=1; done; exit $$status,\
 		$(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) --timeout 3600)
