@@ -300,6 +300,32 @@ struct RelclsConfig {
   }
 };
 
+// UNIMO generation (issue 7, unimo.md "Language learning" and "Downstream"): the
+// seq2seq objective, its share of pretraining, caption fine-tuning data and decoding.
+struct Seq2seqConfig {
+  double ratio = 0.5;             // pretraining: share of micro-batches that are seq2seq (the rest MLM/MRM/CMCL)
+  double target_fraction = 0.25;  // fragments are drawn until this share of the text is target
+  int64_t min_fragment = 4;       // fragment lengths ~ U[min_fragment, max_fragment] (cut to what is left)
+  int64_t max_fragment = 32;
+  std::string dev;                // caption fine-tuning: shards to caption and score after training (empty: none)
+  int64_t beam_size = 5;          // decoding: 1 is greedy
+  double length_penalty = 0.6;    // decoding: beam scores are log p / ((5 + len) / 6)^alpha
+  int64_t max_decode_length = 20; // decoding: generated tokens at most (end token included)
+  int64_t no_repeat_ngram = 3;    // decoding: never repeat an n-gram of this size (0: off)
+
+  template <class F> void visit(F&& f) {
+    f("ratio", ratio, "pretraining (task unimo-seq2seq): share of micro-batches that are seq2seq");
+    f("target_fraction", target_fraction, "seq2seq: fragments are drawn until this share of the text is target");
+    f("min_fragment", min_fragment, "seq2seq: shortest fragment (U[min, max] tokens)");
+    f("max_fragment", max_fragment, "seq2seq: longest fragment");
+    f("dev", dev, "caption fine-tuning: shards captioned and scored (BLEU-4, CIDEr-D) after training");
+    f("beam_size", beam_size, "decoding: beam size (1: greedy)");
+    f("length_penalty", length_penalty, "decoding: alpha of the length penalty ((5 + len) / 6)^alpha");
+    f("max_decode_length", max_decode_length, "decoding: most tokens generated");
+    f("no_repeat_ngram", no_repeat_ngram, "decoding: n-grams of this size never repeat (0: off)");
+  }
+};
+
 struct Config {
   ModelConfig model;
   DataConfig data;
@@ -311,6 +337,7 @@ struct Config {
   DocredConfig docred;
   RelclsConfig relcls;
   UnimoConfig unimo;
+  Seq2seqConfig seq2seq;
 
   template <class F> void visit_sections(F&& f) {
     f("model", model);
@@ -323,6 +350,7 @@ struct Config {
     f("docred", docred);
     f("relcls", relcls);
     f("unimo", unimo);
+    f("seq2seq", seq2seq);
   }
 };
 

@@ -5,6 +5,7 @@
 #include "cotrain/tasks/mlm_task.h"
 #include "cotrain/tasks/vilbert_task.h"
 #include "cotrain/tasks/unimo_task.h"
+#include "cotrain/tasks/unimo_seq2seq_task.h"
 
 namespace cotrain::tasks {
 
@@ -16,6 +17,8 @@ const std::vector<TaskEntry>& task_registry() {
        make_vilbert_task, write_vilbert_batch, vilbert_batch_loss},
       {"unimo", "UNIMO: MLM, masked regions and CMCL on image-text shards (data.train) + text / image corpora",
        make_unimo_task, write_unimo_batch, unimo_batch_loss},
+      {"unimo-seq2seq", "UNIMO with seq2seq language learning: seq2seq.ratio of micro-batches seq2seq, the rest as 'unimo'",
+       make_unimo_seq2seq_task, write_seq2seq_batch, seq2seq_batch_loss},
       {"erica", "ERICA: entity + relation discrimination and MLM on DocRED-format documents (erica.md)",
        make_erica_task, write_erica_batch, erica_batch_loss},
   };
