@@ -20,16 +20,20 @@ HERE=examples/erica-wordnet
 [ -x "$COTRAIN" ] || { echo "run.sh: $COTRAIN not found: run 'make build' first (or pass the build folder)" >&2; exit 1; }
 scaled() { awk -v s="$SCALE" -v n="$1" 'BEGIN { v = int(s * n); print (v < 1 ? 1 : v) }'; }
 
-PRETRAIN_UPDATES=$(scaled 150)  # both pretrainings, 8 ED + 8 RD documents per update
-FINETUNE_UPDATES=$(scaled 150)  # every fine-tuning, 8 documents per update
-EVAL_DOCS=$(scaled 300)         # dev and test documents scored (the first N of each split)
+PRETRAIN_UPDATES=$(scaled 80)   # both pretrainings, 8 ED + 8 RD documents per update
+FINETUNE_UPDATES=$(scaled 40)   # every fine-tuning, 8 documents per update
+EVAL_DOCS=$(scaled 200)         # dev and test documents scored (the first N of each split)
 
 mkdir -p "$OUT"
 TIMES="$OUT/times.tsv"
-: > "$TIMES"
-# timed NAME CMD...: runs CMD, records NAME and its wall time in seconds.
+touch "$TIMES"
+# timed NAME CMD...: runs CMD and records NAME with its wall time in seconds. A step
+# that finished in an earlier run (same OUT) is skipped and keeps its recorded time,
+# so an interrupted run continues where it stopped; EXAMPLE_FRESH=1 starts over.
+if [ "${EXAMPLE_FRESH:-0}" = 1 ]; then : > "$TIMES"; fi
 timed() {
   local name="$1"; shift
+  if grep -q "^$name	" "$TIMES"; then echo "(done before: $name)"; return 0; fi
   local t0; t0=$(date +%s.%N)
   "$@"
   local t1; t1=$(date +%s.%N)
@@ -55,14 +59,14 @@ timed vocab "$COTRAIN" vocab --corpus "$OUT/glosses.txt" --size 8000 --out "$OUT
 step "One set of initial weights (a tiny BERT, configs/erica-tiny.yaml)"
 # One update at a learning rate of 1e-30: in float32 every weight keeps its value,
 # so this checkpoint is the seeded initialisation both pretrainings start from.
-rm -rf "$OUT/init"
+grep -q "^init	" "$TIMES" || rm -rf "$OUT/init"
 timed init "$COTRAIN" pretrain --task erica --config configs/erica-tiny.yaml --vocab "$OUT/vocab.txt" \
   --data "$OUT/corpus/train.json" --out "$OUT/init" \
   --set trainer.max_updates=1 --set optim.lr=1e-30 --set schedule.warmup_updates=0 --set trainer.save_every=0
 INIT="$OUT/init/$(cat "$OUT/init/latest")"
 
 pretrain() {  # NAME ED_WEIGHT RD_WEIGHT
-  rm -rf "$OUT/$1"
+  grep -q "^pretrain-$1	" "$TIMES" || rm -rf "$OUT/$1"
   timed "pretrain-$1" "$COTRAIN" pretrain --task erica --config configs/erica-tiny.yaml --init "$INIT" \
     --data "$OUT/corpus/train.json" --out "$OUT/$1" \
     --set erica.ed_weight="$2" --set erica.rd_weight="$3" \
@@ -75,6 +79,7 @@ pretrain erica 1 1
 
 finetune() {  # MODEL FRACTION
   local run="$OUT/docred-$1-$2"
+  grep -q "^finetune-$1-$2	" "$TIMES" && return 0
   rm -rf "$run"
   timed "finetune-$1-$2" "$COTRAIN" finetune --task docred --config "$HERE/docred-tiny.yaml" \
     --init "$OUT/$1/$(cat "$OUT/$1/latest")" --data "$OUT/corpus/train.json" --out "$run" \

@@ -17,7 +17,7 @@ namespace cotrain::tasks {
 
 namespace {
 constexpr uint64_t kDocStream = 0x646f63726564;  // "docred"
-constexpr const char* kMlmHead = "encoder.head.";
+constexpr const char* kMlmHead = "encoder.cls.";
 constexpr const char* kPooler = "encoder.bert.pooler";
 
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }

@@ -67,7 +67,7 @@ RelclsTask::RelclsTask(const Config& config, models::TextModel text_model, std::
 std::vector<train::NamedParameter> RelclsTask::parameters() {
   std::vector<train::NamedParameter> params;
   for (auto& item : model_->named_parameters(true))
-    if (item.key().rfind("encoder.head.", 0) != 0 && item.key().rfind("encoder.bert.pooler", 0) != 0)
+    if (item.key().rfind("encoder.cls.", 0) != 0 && item.key().rfind("encoder.bert.pooler", 0) != 0)
       params.push_back({item.key(), item.value(), !train::is_no_decay_name(item.key()), 1.0});
   return params;
 }
