@@ -326,6 +326,22 @@ struct Seq2seqConfig {
   }
 };
 
+// Recovery from divergence (issue 8): a non-finite loss or gradient norm, or a loss
+// spike against its moving average, rolls the run back to its last checkpoint and
+// skips the offending batch.
+struct RecoveryConfig {
+  int64_t max_rollbacks = 3;  // 0: stop at the first divergence
+  double spike_factor = 0;    // 0: no spike check
+  int64_t spike_window = 50;  // updates in the moving average (and before the first check)
+
+  template <class F> void visit(F&& f) {
+    f("max_rollbacks", max_rollbacks,
+      "divergence rolls back to the last checkpoint and skips the batch, at most this many times; 0: stop at once");
+    f("spike_factor", spike_factor, "a loss above this multiple of its moving average is divergence; 0: off");
+    f("spike_window", spike_window, "updates in the loss moving average (no spike check before that many)");
+  }
+};
+
 struct Config {
   ModelConfig model;
   DataConfig data;
@@ -338,6 +354,7 @@ struct Config {
   RelclsConfig relcls;
   UnimoConfig unimo;
   Seq2seqConfig seq2seq;
+  RecoveryConfig recovery;
 
   template <class F> void visit_sections(F&& f) {
     f("model", model);
@@ -351,6 +368,7 @@ struct Config {
     f("relcls", relcls);
     f("unimo", unimo);
     f("seq2seq", seq2seq);
+    f("recovery", recovery);
   }
 };
 

@@ -68,7 +68,7 @@ Rng initial_data_rng(const TrainerConfig& trainer) {
 
 Trainer::Trainer(Config config, TrainTask& task, TrainerOptions options)
     : config_(std::move(config)), task_(task), options_(std::move(options)),
-      rng_(initial_data_rng(config_.trainer)) {
+      rng_(initial_data_rng(config_.trainer)), guard_(config_.recovery) {
   optimizer_ = std::make_unique<AdamW>(task_.parameters(), config_.optim);
 }
 
@@ -83,7 +83,7 @@ void Trainer::save(int64_t update, double elapsed) {
     nlohmann::json progress = {
         {"update", update},          {"samples", samples_},   {"optimizer_steps", optimizer_->step_count()},
         {"elapsed_seconds", elapsed}, {"rng", rng_.state()},   {"data", task_.data_state()},
-        {"task", task_.name()},
+        {"task", task_.name()},          {"recovery", guard_.state()},
         {"period", {{"sums", period_.sums}, {"grad_norm", period_.grad_norm}, {"updates", period_.updates},
                     {"samples", period_.samples}, {"tokens", period_.tokens}}},
     };
@@ -92,9 +92,28 @@ void Trainer::save(int64_t update, double elapsed) {
 }
 
 void Trainer::restore() {
-  auto latest = latest_checkpoint(options_.run_dir);
+  auto latest = resumable_checkpoint(options_.run_dir);
   if (!latest) fail("{}: --resume given, but the run folder has no checkpoint", options_.run_dir);
-  const std::string dir = *latest;
+  load_checkpoint(*latest);
+  log::info("resuming from {} (update {})", *latest, update_);
+}
+
+void Trainer::roll_back(const std::string& why, const std::string& metrics_path) {
+  const int64_t bad = update_ + 1;
+  const int64_t allowed = config_.recovery.max_rollbacks;
+  if (last_checkpoint_.empty() || !guard_.begin_rollback(bad))
+    fail("training diverged at update {}: {} ({}; lower optim.lr or check the data)", bad, why,
+         last_checkpoint_.empty() ? "no checkpoint yet to roll back to"
+                                  : fmt::format("recovery.max_rollbacks {} reached", allowed));
+  load_checkpoint(last_checkpoint_);
+  log::warn("training diverged at update {}: {}: rolled back to {} (update {}), that update's batch will be skipped "
+            "(rollback {} of at most {})", bad, why, last_checkpoint_, update_, guard_.rollbacks(), allowed);
+  keep_metrics_through(metrics_path, update_);
+  std::ofstream(metrics_path, std::ios::app)
+      << nlohmann::json{{"event", "rollback"}, {"update", bad}, {"to_update", update_}, {"reason", why}}.dump() << "\n";
+}
+
+void Trainer::load_checkpoint(const std::string& dir) {
   nlohmann::json progress;
   try {
     progress = nlohmann::json::parse(read_whole_file(join_path(dir, "progress.json")));
@@ -116,11 +135,11 @@ void Trainer::restore() {
     period_.updates = period.at("updates").get<int64_t>();
     period_.samples = period.at("samples").get<int64_t>();
     period_.tokens = period.at("tokens").get<int64_t>();
+    guard_.restore_state(progress.contains("recovery") ? progress.at("recovery") : nlohmann::json());
   } catch (const nlohmann::json::exception& e) {
     fail("{}/progress.json: malformed: {}", dir, e.what());
   }
   last_checkpoint_ = dir;
-  log::info("resuming from {} (update {})", dir, update_);
 }
 
 TrainResult Trainer::run() {
@@ -129,6 +148,12 @@ TrainResult Trainer::run() {
   // Fail before any work if the run folder cannot be written.
   write_file_atomically(join_path(options_.run_dir, ".write-test"), "ok");
   std::filesystem::remove(join_path(options_.run_dir, ".write-test"));
+  {
+    // Room for a new checkpoint beside the last one: weights and two AdamW moments.
+    uint64_t parameter_bytes = 0;
+    for (const auto& p : optimizer_->parameters()) parameter_bytes += p.param.nbytes();
+    check_free_space(options_.run_dir, 2 * 3 * parameter_bytes + (16u << 20));
+  }
 
   if (options_.resume) {
     restore();
@@ -170,6 +195,8 @@ TrainResult Trainer::run() {
   while (update_ < stop_at) {
     const double lr = learning_rate(config_.schedule, config_.optim.lr, update_, t.max_updates);
     optimizer_->zero_grad();
+    // Batches that diverged before a rollback: drawn again and dropped.
+    for (int64_t skip = guard_.skips_at(update_ + 1) * t.accumulate; skip > 0; --skip) task_.next_loss(rng_);
     std::map<std::string, double> values;
     for (int64_t micro = 0; micro < t.accumulate; ++micro) {
       LossTerms losses = task_.next_loss(rng_);
@@ -182,9 +209,13 @@ TrainResult Trainer::run() {
       period.tokens += losses.tokens;
     }
     const double grad_norm = clip_grad_norm(optimizer_->parameters(), config_.optim.clip_norm);
-    if (!std::isfinite(values["total"]) || !std::isfinite(grad_norm))
-      fail("training diverged at update {}: loss {} gradient norm {} (lower optim.lr or check the data)",
-           update_ + 1, values["total"], grad_norm);
+    if (const std::string why = guard_.check(values["total"], grad_norm); !why.empty()) {
+      metrics.close();
+      roll_back(why, metrics_path);
+      metrics.open(metrics_path, std::ios::app);
+      continue;
+    }
+    guard_.accept(values["total"]);
     optimizer_->step(lr);
     ++update_;
     result.last_loss = values["total"];

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cotrain/core/config.h"
+#include "cotrain/train/divergence_guard.h"
 #include "cotrain/train/task.h"
 
 namespace cotrain::train {
@@ -40,6 +41,11 @@ class Trainer {
  private:
   void save(int64_t update, double elapsed);
   void restore();
+  // Loads a checkpoint folder's weights, optimizer, RNG, data position and counters.
+  void load_checkpoint(const std::string& dir);
+  // Divergence at the update being computed: back to the last checkpoint (metrics
+  // truncated to it, the event logged), or a cotrain::Error when that is not allowed.
+  void roll_back(const std::string& why, const std::string& metrics_path);
 
   // Running sums of the logged values over one display period. Saved in checkpoints
   // so that a resumed run logs the same records as an uninterrupted one.
@@ -61,6 +67,7 @@ class Trainer {
   int64_t samples_ = 0;
   double elapsed_before_ = 0;  // seconds spent before a resume
   std::string last_checkpoint_;
+  DivergenceGuard guard_;
 };
 
 }  // namespace cotrain::train
