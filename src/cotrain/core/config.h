@@ -342,6 +342,24 @@ struct RecoveryConfig {
   }
 };
 
+// ViLBERT fine-tuning (vilbert.md "Downstream heads"): tasks vilbert-retrieval,
+// vilbert-vqa and vilbert-grounding. Training / dev files are data.train / data.valid.
+struct VilbertFinetuneConfig {
+  std::string images;             // vqa / grounding: a 'cotrain prepare' folder or a region TSV
+  int64_t min_answer_count = 1;   // vqa: answers seen in fewer training questions are left out
+  double head_dropout = 0.5;      // vqa: dropout inside the answer MLP
+  int64_t hard_negative_pool = 10;  // retrieval: hard negatives come from this many nearest images
+  double iou_threshold = 0.5;     // grounding: a region is a positive above this IoU with the box
+
+  template <class F> void visit(F&& f) {
+    f("images", images, "vqa/grounding: image regions, a 'cotrain prepare' folder or a region TSV file");
+    f("min_answer_count", min_answer_count, "vqa: keep answers seen in at least this many training questions");
+    f("head_dropout", head_dropout, "vqa: dropout inside the answer MLP (0.5 in the reference)");
+    f("hard_negative_pool", hard_negative_pool, "retrieval: hard negative image drawn from this many nearest images");
+    f("iou_threshold", iou_threshold, "grounding: regions with IoU above this against the box are targets");
+  }
+};
+
 struct Config {
   ModelConfig model;
   DataConfig data;
@@ -353,6 +371,7 @@ struct Config {
   DocredConfig docred;
   RelclsConfig relcls;
   UnimoConfig unimo;
+  VilbertFinetuneConfig vilbert_ft;
   Seq2seqConfig seq2seq;
   RecoveryConfig recovery;
 
@@ -367,6 +386,7 @@ struct Config {
     f("docred", docred);
     f("relcls", relcls);
     f("unimo", unimo);
+    f("vilbert_ft", vilbert_ft);
     f("seq2seq", seq2seq);
     f("recovery", recovery);
   }

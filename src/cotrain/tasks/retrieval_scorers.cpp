@@ -5,6 +5,7 @@
 
 #include "cotrain/tasks/retrieval_scorer.h"
 #include "cotrain/tasks/unimo_retrieval_scorer.h"
+#include "cotrain/tasks/vilbert_retrieval_scorer.h"
 
 namespace cotrain::tasks {
 
@@ -13,6 +14,10 @@ const std::vector<RetrievalScorerEntry>& retrieval_scorers() {
       {"unimo", "UnimoModel",
        [](const std::string& dir, const RetrievalScorerOptions& o) -> std::unique_ptr<RetrievalScorer> {
          return std::make_unique<UnimoRetrievalScorer>(dir, o);
+       }},
+      {"vilbert", "VILBertForVLTasks",
+       [](const std::string& dir, const RetrievalScorerOptions& o) -> std::unique_ptr<RetrievalScorer> {
+         return std::make_unique<VilbertRetrievalScorer>(dir, o);
        }},
   };
   return entries;
