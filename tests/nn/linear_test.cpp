@@ -10,6 +10,9 @@
 #include "cotrain/nn/kernels/linear.h"
 #include "nn_test_util.h"
 
+#include <cstdlib>
+#include <string>
+
 namespace cotrain::nn::kernels {
 namespace {
 
@@ -94,6 +97,46 @@ TEST(Linear, SwitchChoosesThePath) {
   // Doubles are never taken by oneDNN.
   at::Tensor xd = x.detach().to(at::kDouble).requires_grad_(true);
   EXPECT_LT(max_rel_diff(fast_linear(xd, w.to(at::kDouble), {}), at::linear(xd, w.to(at::kDouble))), 1e-15);
+}
+
+}  // namespace
+}  // namespace cotrain::nn::kernels
+
+namespace cotrain::nn::kernels {
+namespace {
+
+// bfloat16 operands: the three products must equal exact products of the
+// bfloat16-rounded operands up to float32 accumulation error.
+TEST(Linear, Bf16ProductsAreExactProductsOfRoundedOperands) {
+  at::manual_seed(8);
+  at::Tensor x0 = at::randn({2, 29, 64}), w0 = at::randn({48, 64}) * 0.1, b0 = at::randn({48});
+  at::Tensor dy = at::randn({2, 29, 48});
+  at::Tensor x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true),
+             b = b0.clone().requires_grad_(true);
+  at::Tensor y = dnnl_linear(x, w, b, /*bf16=*/true);
+  y.backward(dy);
+  auto r = [](const at::Tensor& t) { return t.to(at::kBFloat16).to(at::kDouble); };
+  at::Tensor x2 = x0.reshape({-1, 64}), dy2 = dy.reshape({-1, 48});
+  EXPECT_LT(max_rel_diff(y.reshape({-1, 48}), at::matmul(r(x2), r(w0).t()) + b0.to(at::kDouble)), 1e-5);
+  EXPECT_LT(max_rel_diff(x.grad().reshape({-1, 64}), at::matmul(r(dy2), r(w0))), 1e-5);
+  EXPECT_LT(max_rel_diff(w.grad(), at::matmul(r(dy2).t(), r(x2))), 1e-5);
+  EXPECT_LT(max_rel_diff(b.grad(), dy2.sum(0)), 1e-6);
+  // And it is a bfloat16 approximation of the float32 layer, not something else.
+  EXPECT_LT(max_rel_diff(y, at::linear(x0, w0, b0)), 2e-2);
+  EXPECT_GT(max_rel_diff(y, at::linear(x0, w0, b0)), 1e-6);
+}
+
+TEST(Linear, Bf16SwitchIsOffByDefaultAndOptIn) {
+  EXPECT_EQ(bf16_matmul_enabled(), std::getenv("COTRAIN_BF16") != nullptr && std::string(std::getenv("COTRAIN_BF16")) == "1");
+  at::manual_seed(9);
+  at::Tensor x = at::randn({8, 32}), w = at::randn({16, 32});
+  FastPathsGuard on(true);
+  set_bf16_matmul(true);
+  at::Tensor bf = fast_linear(x, w, {});
+  set_bf16_matmul(false);
+  at::Tensor fp = fast_linear(x, w, {});
+  EXPECT_LT(max_rel_diff(fp, at::linear(x, w)), 2e-6);
+  EXPECT_GT(max_rel_diff(bf, at::linear(x, w)), 1e-5);
 }
 
 }  // namespace

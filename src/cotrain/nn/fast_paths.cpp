@@ -19,6 +19,17 @@ std::atomic<bool>& flag() {
 }
 }  // namespace
 
+std::atomic<bool>& bf16_flag() {
+  static std::atomic<bool> enabled{[] {
+    const char* v = std::getenv("COTRAIN_BF16");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }()};
+  return enabled;
+}
+
+bool bf16_matmul_enabled() { return bf16_flag().load(std::memory_order_relaxed); }
+void set_bf16_matmul(bool enabled) { bf16_flag().store(enabled, std::memory_order_relaxed); }
+
 bool fast_paths_enabled() { return flag().load(std::memory_order_relaxed); }
 void set_fast_paths(bool enabled) { flag().store(enabled, std::memory_order_relaxed); }
 

@@ -10,6 +10,13 @@ namespace cotrain::nn {
 bool fast_paths_enabled();
 void set_fast_paths(bool enabled);
 
+// Opt-in bfloat16 matrix products for the linear layers (float32 master weights,
+// float32 accumulation and results): COTRAIN_BF16=1 or set_bf16_matmul(true). Only
+// takes effect while the fast paths are on. Off by default: results then differ
+// from float32 by bfloat16's ~3 significant digits per operand.
+bool bf16_matmul_enabled();
+void set_bf16_matmul(bool enabled);
+
 // Restores the previous setting when it goes out of scope (tests, comparisons).
 class FastPathsGuard {
  public:

@@ -5,6 +5,11 @@
 
 #include <cmath>
 
+#include "cotrain/nn/kernels/attention.h"
+#include "cotrain/nn/kernels/cross_entropy.h"
+#include "cotrain/nn/kernels/dropout.h"
+#include "cotrain/nn/kernels/linear.h"
+
 namespace cotrain::models {
 
 namespace {
@@ -15,6 +20,16 @@ TORCH_MODULE(Group);
 
 torch::nn::LayerNorm make_layer_norm(int64_t width, double eps) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(eps));
+}
+
+// The module's own parameters through the fast linear (oneDNN) when it is on.
+at::Tensor run_linear(torch::nn::Linear& layer, const at::Tensor& x) {
+  return nn::kernels::fast_linear(x, layer->weight, layer->bias);
+}
+
+// The module's probability and train/eval state through the fast dropout.
+at::Tensor run_dropout(torch::nn::Dropout& dropout, const at::Tensor& x) {
+  return nn::kernels::fast_dropout(x, dropout->options.p(), dropout->is_training());
 }
 }  // namespace
 
@@ -63,7 +78,7 @@ at::Tensor BertEmbeddingsImpl::forward_embeds(const at::Tensor& word_embeds, con
   at::Tensor types = token_type_ids.defined() ? token_type_ids
                                               : at::zeros({B, T}, word_embeds.options().dtype(at::kLong));
   at::Tensor x = word_embeds + position_embeddings->forward(positions) + token_type_embeddings->forward(types);
-  return dropout->forward(LayerNorm->forward(x));
+  return run_dropout(dropout, LayerNorm->forward(x));
 }
 
 // ---------------------------------------------------------------- attention
@@ -77,15 +92,9 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const ModelConfig& c)
 }
 
 at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor& additive_mask) {
-  const int64_t B = hidden.size(0), T = hidden.size(1);
-  auto split = [&](const at::Tensor& x) { return x.view({B, T, heads, head_dim}).transpose(1, 2); };
-  at::Tensor q = split(query->forward(hidden));
-  at::Tensor k = split(key->forward(hidden));
-  at::Tensor v = split(value->forward(hidden));
-  at::Tensor scores = at::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(head_dim));
-  if (additive_mask.defined()) scores = scores + additive_mask;
-  at::Tensor probs = dropout->forward(at::softmax(scores, -1));
-  return at::matmul(probs, v).transpose(1, 2).reshape({B, T, heads * head_dim});
+  // Fused (oneDNN, no head transposes) or the ATen composition, by the fast-path switch.
+  return nn::kernels::attention(run_linear(query, hidden), run_linear(key, hidden), run_linear(value, hidden), additive_mask, heads,
+                                dropout->options.p(), dropout->is_training());
 }
 
 BertOutputImpl::BertOutputImpl(int64_t in, int64_t out, const ModelConfig& c) {
@@ -95,7 +104,7 @@ BertOutputImpl::BertOutputImpl(int64_t in, int64_t out, const ModelConfig& c) {
 }
 
 at::Tensor BertOutputImpl::forward(const at::Tensor& x, const at::Tensor& residual) {
-  return LayerNorm->forward(dropout->forward(dense->forward(x)) + residual);
+  return LayerNorm->forward(run_dropout(dropout, run_linear(dense, x)) + residual);
 }
 
 BertAttentionImpl::BertAttentionImpl(const ModelConfig& c) {
@@ -111,7 +120,7 @@ BertIntermediateImpl::BertIntermediateImpl(const ModelConfig& c) {
   dense = register_module("dense", torch::nn::Linear(c.hidden_size, c.intermediate_size));
 }
 
-at::Tensor BertIntermediateImpl::forward(const at::Tensor& x) { return at::gelu(dense->forward(x)); }
+at::Tensor BertIntermediateImpl::forward(const at::Tensor& x) { return at::gelu(run_linear(dense, x)); }
 
 BertLayerImpl::BertLayerImpl(const ModelConfig& c) {
   attention = register_module("attention", BertAttention(c));
@@ -154,7 +163,7 @@ at::Tensor BertModelImpl::forward(const at::Tensor& input_ids, const at::Tensor&
 }
 
 at::Tensor BertModelImpl::pool(const at::Tensor& hidden) {
-  return at::tanh(pooler_dense->forward(hidden.select(1, 0)));
+  return at::tanh(run_linear(pooler_dense, hidden.select(1, 0)));
 }
 
 BertLMHeadImpl::BertLMHeadImpl(const ModelConfig& c, torch::nn::Embedding tied) : word_embeddings(tied) {
@@ -165,8 +174,8 @@ BertLMHeadImpl::BertLMHeadImpl(const ModelConfig& c, torch::nn::Embedding tied) 
 }
 
 at::Tensor BertLMHeadImpl::forward(const at::Tensor& hidden) {
-  at::Tensor h = transform_LayerNorm->forward(at::gelu(transform_dense->forward(hidden)));
-  return at::linear(h, word_embeddings->weight, bias);
+  at::Tensor h = transform_LayerNorm->forward(at::gelu(run_linear(transform_dense, hidden)));
+  return nn::kernels::fast_linear(h, word_embeddings->weight, bias);
 }
 
 BertForMaskedLMImpl::BertForMaskedLMImpl(const ModelConfig& c) : config(c) {
@@ -191,7 +200,7 @@ BertForMaskedLMImpl::Output BertForMaskedLMImpl::forward(const at::Tensor& input
   if (positions.numel() == 0) {
     out.loss = out.logits.sum() * 0.0;
   } else {
-    out.loss = at::cross_entropy_loss(out.logits, flat_labels.index_select(0, positions));
+    out.loss = nn::kernels::masked_cross_entropy(out.logits, flat_labels.index_select(0, positions));
   }
   return out;
 }

@@ -23,10 +23,11 @@ struct Key {
   dims a_dims, a_strides, b_dims, b_strides, c_dims, c_strides;
   bool bias = false, accumulate = false;
   float alpha = 1.0f;
+  bool bf16 = false;  // operands in bfloat16 (result and bias stay float32)
   bool operator<(const Key& o) const {
-    return std::tie(a_dims, a_strides, b_dims, b_strides, c_dims, c_strides, bias, accumulate, alpha) <
+    return std::tie(a_dims, a_strides, b_dims, b_strides, c_dims, c_strides, bias, accumulate, alpha, bf16) <
            std::tie(o.a_dims, o.a_strides, o.b_dims, o.b_strides, o.c_dims, o.c_strides, o.bias, o.accumulate,
-                    o.alpha);
+                    o.alpha, o.bf16);
   }
 };
 
@@ -65,8 +66,9 @@ Cached primitive_for(const Key& key) {
   if (cache.size() >= kMaxCached) cache.clear();
   using dt = dnnl::memory::data_type;
   Cached c;
-  c.a = dnnl::memory::desc(key.a_dims, dt::f32, key.a_strides);
-  c.b = dnnl::memory::desc(key.b_dims, dt::f32, key.b_strides);
+  const dt operand = key.bf16 ? dt::bf16 : dt::f32;
+  c.a = dnnl::memory::desc(key.a_dims, operand, key.a_strides);
+  c.b = dnnl::memory::desc(key.b_dims, operand, key.b_strides);
   c.c = dnnl::memory::desc(key.c_dims, dt::f32, key.c_strides);
   dnnl::primitive_attr attr;
   if (key.alpha != 1.0f) attr.set_output_scales(0, {key.alpha});
@@ -89,8 +91,8 @@ Cached primitive_for(const Key& key) {
   return cache.emplace(key, std::move(c)).first->second;
 }
 
-bool usable(const at::Tensor& t) {
-  if (!t.defined() || t.device().type() != at::kCPU || t.scalar_type() != at::kFloat) return false;
+bool usable(const at::Tensor& t, at::ScalarType dtype = at::kFloat) {
+  if (!t.defined() || t.device().type() != at::kCPU || t.scalar_type() != dtype) return false;
   if (t.dim() < 2 || t.dim() > 4 || t.numel() == 0) return false;
   for (int64_t s : t.strides())
     if (s <= 0) return false;
@@ -100,7 +102,8 @@ bool usable(const at::Tensor& t) {
 }  // namespace
 
 bool dnnl_matmul_supported(const at::Tensor& a, const at::Tensor& b) {
-  return usable(a) && usable(b) && a.dim() == b.dim() && a.size(-1) == b.size(-2) &&
+  const at::ScalarType dtype = a.defined() && a.scalar_type() == at::kBFloat16 ? at::kBFloat16 : at::kFloat;
+  return usable(a, dtype) && usable(b, dtype) && a.dim() == b.dim() && a.size(-1) == b.size(-2) &&
          a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2);
 }
 
@@ -120,7 +123,8 @@ void dnnl_matmul_into(const at::Tensor& a, const at::Tensor& b, at::Tensor& out,
     bias_c = bias.contiguous();
   }
   Key key{to_dims(a.sizes()), to_dims(a.strides()), to_dims(b.sizes()),      to_dims(b.strides()),
-          to_dims(out.sizes()), to_dims(out.strides()), bias.defined(), accumulate, static_cast<float>(alpha)};
+          to_dims(out.sizes()), to_dims(out.strides()), bias.defined(), accumulate, static_cast<float>(alpha),
+          a.scalar_type() == at::kBFloat16};
   const Cached c = primitive_for(key);
   auto& engine = cpu_engine();
   std::unordered_map<int, dnnl::memory> args{
@@ -136,7 +140,7 @@ void dnnl_matmul_into(const at::Tensor& a, const at::Tensor& b, at::Tensor& out,
 at::Tensor dnnl_matmul(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bias, double alpha) {
   std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end());
   shape.back() = b.size(-1);
-  at::Tensor out = at::empty(shape, a.options());
+  at::Tensor out = at::empty(shape, a.options().dtype(at::kFloat));
   dnnl_matmul_into(a, b, out, bias, alpha);
   return out;
 }

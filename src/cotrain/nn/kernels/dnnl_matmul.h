@@ -10,8 +10,8 @@
 
 namespace cotrain::nn::kernels {
 
-// True when oneDNN can take these operands: CPU float32, 2 to 4 dims, no
-// zero-sized dims and no zero strides (broadcast views go to ATen).
+// True when oneDNN can take these operands: CPU float32 (or both bfloat16), 2 to 4
+// dims, no zero-sized dims and no zero strides (broadcast views go to ATen).
 bool dnnl_matmul_supported(const at::Tensor& a, const at::Tensor& b);
 
 // out[..., M, N] = alpha * (a[..., M, K] @ b[..., K, N]) (+ bias[N]) (+ beta_one ? out : 0)
@@ -21,7 +21,10 @@ bool dnnl_matmul_supported(const at::Tensor& a, const at::Tensor& b);
 void dnnl_matmul_into(const at::Tensor& a, const at::Tensor& b, at::Tensor& out, const at::Tensor& bias = {},
                       double alpha = 1.0, bool accumulate = false);
 
-// Convenience: a fresh contiguous result.
+// With bfloat16 operands the product is accumulated and returned in float32 (on
+// CPUs with AMX or avx512_bf16 oneDNN runs it at several times the fp32 rate).
+//
+// Convenience: a fresh contiguous float32 result.
 at::Tensor dnnl_matmul(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bias = {}, double alpha = 1.0);
 
 // Number of primitives built so far (tests check that the cache is used).

@@ -11,7 +11,8 @@ namespace cotrain::nn::kernels {
 // are off.
 at::Tensor fast_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
 
-// The oneDNN path unconditionally (tests compare it with at::linear).
-at::Tensor dnnl_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
+// The oneDNN path unconditionally (tests compare it with at::linear); bf16: the
+// three products take bfloat16-rounded operands (float32 accumulation and result).
+at::Tensor dnnl_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, bool bf16 = false);
 
 }  // namespace cotrain::nn::kernels
