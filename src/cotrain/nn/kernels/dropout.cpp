@@ -8,43 +8,16 @@
 #include <mutex>
 
 #include "cotrain/nn/fast_paths.h"
-
-// Lets GCC vectorise the select in the masking loop (no floating-point traps used).
-#pragma GCC optimize("no-trapping-math")
+#include "cotrain/nn/kernels/row_kernels.h"
 
 namespace cotrain::nn::kernels {
 
 namespace {
 
-// 32 random bits for element i of the call with this seed: the murmur3 finaliser
-// of a 32-bit counter mixed with both halves of the seed. Counter-based, so any
-// element can be regenerated alone and threads need no shared state.
-__attribute__((always_inline)) inline uint32_t bits(uint32_t seed_lo, uint32_t seed_hi, uint32_t i) {
-  uint32_t h = i * 0x9E3779B1u + seed_lo;
-  h ^= h >> 16;
-  h *= 0x85EBCA6Bu;
-  h ^= h >> 13;
-  h *= 0xC2B2AE35u;
-  h ^= h >> 16;
-  h += seed_hi;
-  h ^= h >> 15;
-  h *= 0x2C1B3C6Du;
-  h ^= h >> 12;
-  return h;
-}
-
 // Keep when bits >= p * 2^32; the fraction kept is 1 - p to within 2^-32.
 inline uint32_t threshold(double p) {
   const double t = p * 4294967296.0;
   return t >= 4294967295.0 ? 0xFFFFFFFFu : static_cast<uint32_t>(t);
-}
-
-// Compiled for AVX-512, AVX2 and the baseline; the loader picks one per machine.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void mask_range(const float* src, float* dst,
-                                                                              int64_t begin, int64_t end,
-                                                                              uint32_t lo, uint32_t hi, uint32_t t,
-                                                                              float scale) {
-  for (int64_t i = begin; i < end; ++i) dst[i] = bits(lo, hi, static_cast<uint32_t>(i)) >= t ? src[i] * scale : 0.0f;
 }
 
 using torch::autograd::AutogradContext;
@@ -77,8 +50,7 @@ uint64_t draw_seed() {
 }
 
 bool dropout_keeps(uint64_t seed, int64_t i, double p) {
-  return bits(static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(i)) >=
-         threshold(p);
+  return rows::dropout_bits(seed, static_cast<uint32_t>(i)) >= threshold(p);
 }
 
 void dropout_apply(const at::Tensor& in, at::Tensor& out, double p, uint64_t seed) {
@@ -88,10 +60,10 @@ void dropout_apply(const at::Tensor& in, at::Tensor& out, double p, uint64_t see
   TORCH_CHECK(in.numel() < (int64_t{1} << 32), "dropout_apply: more than 2^32 elements");
   const float* src = in.data_ptr<float>();
   float* dst = out.data_ptr<float>();
-  const uint32_t lo = static_cast<uint32_t>(seed), hi = static_cast<uint32_t>(seed >> 32), t = threshold(p);
+  const uint32_t t = threshold(p);
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   at::parallel_for(0, in.numel(), 16384,
-                   [&](int64_t begin, int64_t end) { mask_range(src, dst, begin, end, lo, hi, t, scale); });
+                   [&](int64_t begin, int64_t end) { rows::dropout_range(src, dst, begin, end, seed, t, scale); });
 }
 
 at::Tensor fast_dropout(const at::Tensor& x, double p, bool training) {
