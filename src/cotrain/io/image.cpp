@@ -30,6 +30,12 @@ namespace {
 // Larger images are almost certainly corrupt headers; refusing them avoids a
 // multi-gigabyte allocation on a bad file.
 constexpr std::int64_t kMaxPixels = 1LL << 28;
+// Even the best compression (a blank PNG or JPEG) stays well under this many pixels
+// per byte of file; a header claiming more describes pixels the file does not hold,
+// which stb_image would allocate and pad (found by fuzz/image_fuzz.cpp: a 27-byte PPM
+// header asking for 64 million pixels). Small images are always allowed.
+constexpr std::int64_t kMaxPixelsPerByte = 4096;
+constexpr std::int64_t kAlwaysAllowedPixels = 1LL << 20;
 }  // namespace
 
 Image decode_image(const std::string& bytes, const std::string& name) {
@@ -39,7 +45,11 @@ Image decode_image(const std::string& bytes, const std::string& name) {
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   if (!stbi_info_from_memory(data, static_cast<int>(bytes.size()), &w, &h, &channels))
     fail("{}: not a readable image: {}", name, stbi_failure_reason());
-  if (static_cast<std::int64_t>(w) * h > kMaxPixels) fail("{}: image of {}x{} pixels is too large", name, w, h);
+  const std::int64_t pixel_count = static_cast<std::int64_t>(w) * h;
+  if (pixel_count > kMaxPixels) fail("{}: image of {}x{} pixels is too large", name, w, h);
+  if (pixel_count > kAlwaysAllowedPixels && pixel_count / kMaxPixelsPerByte > static_cast<std::int64_t>(bytes.size()))
+    fail("{}: header says {}x{} pixels, more than a file of {} bytes can hold (truncated or corrupt)", name, w, h,
+         bytes.size());
   // The pixels come in the file's own channel count (1 grey, 2 grey+alpha, 3 RGB,
   // 4 RGBA) and are expanded here: stb_image's own conversion to 4 channels reads
   // past its buffer on 16-bit PNM files (found by fuzz/image_fuzz.cpp).
