@@ -44,7 +44,6 @@ TEST(ServeHttp, ApiAnswersTextAndImageQueries) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   json a = body_of(r);
-  EXPECT_EQ(a, json(a));  // parsed
   ASSERT_EQ(a["results"].size(), 4u);
   // The same answer as the service gives directly (timing aside).
   json direct = server.service().text_to_images("a red heart", 4);
@@ -100,7 +99,7 @@ TEST(ServeHttp, MalformedRequestsGet4xxWithAReason) {
       {"/api/text-to-images", "{\"query\": \"\"}", "application/json", 400, "the query is empty"},
       {"/api/text-to-texts", "query=cat", "application/x-www-form-urlencoded", 415, "application/json"},
       {"/api/image-to-texts", "{}", "application/json", 415, "Content-Type image/png"},
-      {"/api/image-to-texts", "GIF89a-but-not-really", "image/gif", 415, "not a PNG, JPEG"},
+      {"/api/image-to-texts", "hello, this is text", "image/gif", 415, "not a PNG, JPEG"},
       {"/api/image-to-texts?k=abc", "x", "image/png", 400, "k must be a positive integer"},
       {"/api/nowhere", "{}", "application/json", 404, "no such page"},
   };
@@ -180,6 +179,7 @@ TEST(ServeHttp, SlowClientsTimeOutWithoutBlockingOthers) {
   auto c = make_collection("http-timeout");
   cotrain::serve::ServerOptions o;
   o.read_timeout_s = 1;
+  o.keep_alive_timeout_s = 1;
   o.threads = 4;
   RunningServer server(c, o);
   // A client that sends half a request and stalls.

@@ -170,6 +170,8 @@ std::string report_section(const std::string& key) {
 
 std::string chart_title(const std::string& key) {
   if (key == "loss") return "loss (total)";
+  // Logged among the loss terms, but CMCL's log(1/temperature), not a loss.
+  if (key == "loss/logit_scale") return "CMCL logit scale, log(1/τ)";
   if (starts_with(key, "loss/")) return "loss: " + key.substr(5);
   if (key == "lr") return "learning rate";
   if (key == "grad_norm") return "gradient norm (period mean, before clipping)";
