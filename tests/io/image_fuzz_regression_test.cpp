@@ -86,3 +86,18 @@ TEST(ImageFuzzRegression, HeaderClaimingMorePixelsThanTheFileHoldsIsRefused) {
   EXPECT_EQ(big.width, 1200);
   EXPECT_FLOAT_EQ(big.rgb.back(), 64.0f / 255.0f);
 }
+
+// "P6 777777777777..." : stb_image's PNM header parser overflowed an int (UBSan).
+TEST(ImageFuzzRegression, PnmHeaderNumberTooLongIsRefused) {
+  const std::string path = ct::source_path("tests/data/fuzz/image-pnm-header-int-overflow.ppm");
+  try {
+    io::decode_image(read_whole_file(path), path);
+    FAIL() << "expected a cotrain::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("PNM header number too large"), std::string::npos) << e.what();
+  }
+  // Nine digits still reach the decoder (and fail there on the missing pixels).
+  EXPECT_THROW(io::decode_image("P6\n# comment\n123456789 1\n255\n", "nine.ppm"), Error);
+  const io::Image ok = io::decode_image(std::string("P6 1 1 255\n") + std::string("\x10\x20\x30", 3), "ok.ppm");
+  EXPECT_FLOAT_EQ(ok.rgb[2], 0x30 / 255.0f);
+}

@@ -1,6 +1,7 @@
 #include "cotrain/io/image.h"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 
 #include "cotrain/core/atomic_file.h"
@@ -36,11 +37,33 @@ constexpr std::int64_t kMaxPixels = 1LL << 28;
 // header asking for 64 million pixels). Small images are always allowed.
 constexpr std::int64_t kMaxPixelsPerByte = 4096;
 constexpr std::int64_t kAlwaysAllowedPixels = 1LL << 20;
+
+// stb_image reads the numbers of a PNM header (P5/P6) into an int without checking
+// for overflow (UBSan, found by fuzz/image_fuzz.cpp); a number of more than 9 digits
+// is refused before stb sees it.
+bool pnm_header_number_too_long(const std::string& bytes) {
+  if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return false;
+  std::size_t i = 2;
+  for (int number = 0; number < 3; ++number) {
+    while (i < bytes.size() && (std::isspace(static_cast<unsigned char>(bytes[i])) || bytes[i] == '#')) {
+      if (bytes[i] == '#')
+        while (i < bytes.size() && bytes[i] != '\n' && bytes[i] != '\r') ++i;
+      else
+        ++i;
+    }
+    std::size_t digits = 0;
+    while (i < bytes.size() && std::isdigit(static_cast<unsigned char>(bytes[i]))) ++i, ++digits;
+    if (digits > 9) return true;
+    if (digits == 0) return false;
+  }
+  return false;
+}
 }  // namespace
 
 Image decode_image(const std::string& bytes, const std::string& name) {
   if (bytes.empty()) fail("{}: empty image file", name);
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) fail("{}: image file too large ({} bytes)", name, bytes.size());
+  if (pnm_header_number_too_long(bytes)) fail("{}: not a readable image: PNM header number too large", name);
   int w = 0, h = 0, channels = 0;
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   if (!stbi_info_from_memory(data, static_cast<int>(bytes.size()), &w, &h, &channels))
