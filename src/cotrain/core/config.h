@@ -360,6 +360,27 @@ struct VilbertFinetuneConfig {
   }
 };
 
+// Task "retrieval" (unimo.md "Downstream"): UNIMO image-text retrieval fine-tuning
+// with the pair score head. Training pairs come from data.train (prepared shards),
+// dev pairs (evaluated after training) from data.valid.
+struct UnimoRetrievalConfig {
+  int64_t negative_images = 10;  // random other images scored against each positive's caption
+  int64_t negative_texts = 10;   // random captions of other images scored against each positive's image
+  std::string loss = "softmax";  // softmax: cross-entropy over [positive, negatives]; circle: circle loss
+  double circle_margin = 0.2;    // circle loss: relaxation margin m (UNIMO: 0.2)
+  double circle_gamma = 32.0;    // circle loss: scale gamma
+  int64_t rerank_k = 10;         // dev evaluation after training: top k re-ranked by the score head (0: off)
+
+  template <class F> void visit(F&& f) {
+    f("negative_images", negative_images, "random negative images per positive pair");
+    f("negative_texts", negative_texts, "random negative captions per positive pair");
+    f("loss", loss, "softmax (cross-entropy over the positive and its negatives) or circle");
+    f("circle_margin", circle_margin, "circle loss: margin m");
+    f("circle_gamma", circle_gamma, "circle loss: scale gamma");
+    f("rerank_k", rerank_k, "dev evaluation: re-rank each query's top k with the score head (0: off)");
+  }
+};
+
 struct Config {
   ModelConfig model;
   DataConfig data;
@@ -374,6 +395,7 @@ struct Config {
   VilbertFinetuneConfig vilbert_ft;
   Seq2seqConfig seq2seq;
   RecoveryConfig recovery;
+  UnimoRetrievalConfig unimo_retrieval;
 
   template <class F> void visit_sections(F&& f) {
     f("model", model);
@@ -389,6 +411,7 @@ struct Config {
     f("vilbert_ft", vilbert_ft);
     f("seq2seq", seq2seq);
     f("recovery", recovery);
+    f("unimo_retrieval", unimo_retrieval);
   }
 };
 

@@ -8,6 +8,7 @@
 
 #include "cotrain/tasks/docred_task.h"
 #include "cotrain/tasks/relcls_task.h"
+#include "cotrain/tasks/unimo_retrieval_task.h"
 
 namespace cotrain::tasks {
 
@@ -29,6 +30,9 @@ const std::vector<TaskEntry>& finetune_registry() {
       {"relcls", "sentence-level relation classification: mean-pooled head/tail spans, softmax; data: JSONL "
                  "{tokens, h: {pos: [b, e]}, t: {pos: [b, e]}, relation}; --set relcls.dev=F relcls.na_label=no_relation",
        make_relcls_task, {}, {}, finish_relcls},
+      {"retrieval", "UNIMO image-text retrieval with the pair score head: per positive unimo_retrieval.negative_images "
+                    "random images + negative_texts random captions, softmax or circle loss; evaluates data.valid",
+       make_unimo_retrieval_task, write_unimo_retrieval_batch, unimo_retrieval_batch_loss, finish_unimo_retrieval},
   };
   return entries;
 }
