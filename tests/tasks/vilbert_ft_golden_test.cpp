@@ -31,8 +31,9 @@ using cotrain::testing::GoldenTable;
 namespace {
 
 // Relative tolerances (of each tensor's max |expected|), float32 against float64.
-// Measured worst cases (COTRAIN_GOLDEN_TABLE=1 prints the tables): see the report in
-// the commit; each tolerance is about 10x its measurement.
+// Measured worst cases over the cases below (COTRAIN_GOLDEN_TABLE=1 prints the
+// tables): head outputs 4.3e-7, losses 1.2e-7, gradients 4.1e-6 (a Co-TRM query
+// bias); each tolerance is 5-20x its measurement.
 constexpr double kOutRel = 1e-5;
 constexpr double kLossRel = 2e-6;
 constexpr double kGradRel = 2e-5;
@@ -111,10 +112,11 @@ GoldenTable compare_with_twin(const std::string& head, const std::vector<std::st
       ADD_FAILURE() << "the twin wrote no gradient for " << p.key();
       continue;
     }
-    // Key biases only shift every score of a query (softmax ignores that): their exact
-    // gradient is zero, so measure the noise against the key weight's gradient.
+    // Key biases only shift every score of a query, and the retrieval score's bias every
+    // option of an example (softmax ignores both): their exact gradient is zero, so
+    // measure the noise against the matching weight's gradient.
     const bool key_bias = ends_with(p.key(), ".self.key.bias") || ends_with(p.key(), ".key1.bias") ||
-                          ends_with(p.key(), ".key2.bias");
+                          ends_with(p.key(), ".key2.bias") || p.key() == "vil_logit.bias";
     if (key_bias) {
       const std::string weight = "grad." + p.key().substr(0, p.key().size() - 4) + "weight";
       table.compare_scaled("grad." + p.key(), p.value().grad(), it->second, kGradRel,
@@ -133,11 +135,18 @@ GoldenTable compare_with_twin(const std::string& head, const std::vector<std::st
 void expect_golden(const std::string& head, const std::vector<std::string>& extra = {}) {
   GoldenTable table = compare_with_twin(head, extra);
   EXPECT_EQ(table.failures(), 0) << head << ": tensors outside tolerance\n" << table.format(true);
+  // All-zero gradients must be exactly zero here too (tolerance 0); they are only
+  // allowed where the head cannot reach: grounding reads the visual stream, so the
+  // poolers, the text layers after the last Co-TRM and that Co-TRM's text blocks get
+  // none. The word embeddings always reach every head (through co-attention).
   int zero = 0;
-  for (const auto& r : table.rows) zero += r.scale == 0.0 ? 1 : 0;
-  // Only position embeddings past the longest row, and the unused token type, may
-  // have an all-zero gradient; the rest must prove something.
-  EXPECT_LE(zero, 0) << table.format(false);
+  for (const auto& r : table.rows) {
+    zero += r.scale == 0.0 ? 1 : 0;
+    if (head != "grounding") EXPECT_GT(r.scale, 0.0) << r.name << " is all zeros: the comparison proves nothing";
+  }
+  EXPECT_LT(zero, static_cast<int>(table.rows.size()) / 3) << table.format(false);
+  ASSERT_NE(table.find("grad.bert.embeddings.word_embeddings.weight"), nullptr);
+  EXPECT_GT(table.find("grad.bert.embeddings.word_embeddings.weight")->scale, 0.0);
   if (std::getenv("COTRAIN_GOLDEN_TABLE")) std::cout << head << "\n" << table.format(false);
 }
 
@@ -159,7 +168,7 @@ TEST(VilbertFtGolden, GroundingRegionBce) { expect_golden("grounding", {"--seed"
 TEST(VilbertFtGolden, PerturbedHeadWeightIsCaught) {
   GoldenTable table = compare_with_twin("vqa", {}, [](TwinRun& r) {
     torch::NoGradGuard no_grad;
-    r.model->named_parameters()["vil_prediction.dense.weight"][1][2] += 1e-3;
+    r.model->named_parameters()["vil_prediction.decoder.bias"][1] += 1e-3;
   });
   ASSERT_NE(table.find("loss"), nullptr);
   EXPECT_FALSE(table.find("answer_logits")->ok) << table.format(false);
