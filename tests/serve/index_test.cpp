@@ -59,8 +59,9 @@ TEST(ServeIndex, ThumbnailsAreSmallPngsInsideTheIndex) {
       EXPECT_EQ(thumb.height, original.height);
     }
   }
-  // wide-yellow.png is 200 x 100: scaled to 96 x 48, still yellow in its lower right.
-  auto wide = cotrain::io::load_image(c.index + "/" + index.image_entries[3].thumbnail);
+  // yellow-wide.png is 200 x 100: scaled to 96 x 48, still yellow in its lower right.
+  ASSERT_EQ(index.image_entries[4].id, "yellow-wide.png");
+  auto wide = cotrain::io::load_image(c.index + "/" + index.image_entries[4].thumbnail);
   EXPECT_EQ(wide.width, 96);
   EXPECT_EQ(wide.height, 48);
   const float* p = wide.pixel(40, 90);
