@@ -54,7 +54,7 @@ TEST(DocredCli, FinetuneThenEvalReproducesTheDevScores) {
 
   const std::string preds = dir + "/preds.json";
   auto ev = ct::run_cotrain({"eval", "--task", "docred", "--model", run, "--gold", data, "--train", data,
-                             "--out", preds, "--threads", "1"});
+                             "--out", preds, "--threads", "1", "--batch-size", "2"});
   ASSERT_EQ(ev.exit_code, 0) << ev.output;
   const nlohmann::json score = last_json(ev.output);
   EXPECT_EQ(score["threshold"], report["threshold"]);

@@ -137,6 +137,11 @@ DocredReCorpus threshold_corpus() {
   one.labels = {{0, 1, "A", {}}, {1, 0, "B", {}}};
   two.title = "two";
   two.labels = {{0, 1, "A", {}}};
+  // Two single-mention entities each (the metric checks label indices against them).
+  data::Entity e0, e1;
+  e0.mentions = {data::Mention{"x", 0, 0, 1, "T", ""}};
+  e1.mentions = {data::Mention{"y", 0, 1, 2, "T", ""}};
+  one.entities = two.entities = {e0, e1};
   c.source = {one, two};
   return c;
 }
@@ -144,13 +149,14 @@ DocredReCorpus threshold_corpus() {
 }  // namespace
 
 // Ranked: 0.9 right, 0.8 wrong, 0.7 right, 0.6 wrong, 0.5 right, 0.1 wrong; 3 gold facts.
-// F1 at each cut: 1/2, 2/5, 2/3, 4/7, 3/4, 2/3 -> threshold 0.5, F1 0.75.
+// F1 at each cut: 1/2, 2/5, 2/3, 4/7, 3/4, 2/3 -> keep down to 0.5, F1 0.75; the
+// threshold lies midway to the next probability: 0.3.
 TEST(DocredThreshold, BestF1CutOnHandWorkedScores) {
   const DocredReCorpus c = threshold_corpus();
   std::vector<DocredCandidate> cands = {{0, 0, 1, 1, 0.9f}, {0, 0, 1, 2, 0.8f}, {1, 0, 1, 1, 0.7f},
                                         {1, 1, 0, 1, 0.6f}, {0, 1, 0, 2, 0.5f}, {1, 1, 0, 2, 0.1f}};
   const DocredThreshold t = choose_docred_threshold(cands, c);
-  EXPECT_FLOAT_EQ(static_cast<float>(t.threshold), 0.5f);
+  EXPECT_NEAR(t.threshold, 0.3, 1e-7);
   EXPECT_NEAR(t.f1, 0.75, 1e-12);
   const auto preds = docred_predictions(cands, c, t.threshold);
   ASSERT_EQ(preds.size(), 5u);
@@ -161,10 +167,11 @@ TEST(DocredThreshold, BestF1CutOnHandWorkedScores) {
   EXPECT_NEAR(r.score.f1, 0.75, 1e-12) << "the metric agrees with the sweep";
 
   // A tie between the 0.5 right and the last wrong one: no cut between them; cuts
-  // give 1/2, 2/5, 2/3, 4/7, 2/3 (all six) and the first best (0.7) is kept.
+  // give 1/2, 2/5, 2/3, 4/7, 2/3 (all six) and the first best (down to 0.7) is
+  // kept: threshold midway to 0.6.
   cands[5].prob = 0.5f;
   const DocredThreshold tied = choose_docred_threshold(cands, c);
-  EXPECT_FLOAT_EQ(static_cast<float>(tied.threshold), 0.7f);
+  EXPECT_NEAR(tied.threshold, 0.65, 1e-7);
   EXPECT_NEAR(tied.f1, 2.0 / 3.0, 1e-12);
 }
 

@@ -77,7 +77,10 @@ DocredThreshold choose_docred_threshold(const std::vector<DocredCandidate>& cand
     const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
     if (f1 > best.f1) {
       best.f1 = f1;
-      best.threshold = ranked[i].first;
+      // Midway to the next lower probability, so that a re-run whose float sums
+      // differ in the last bits (other batch widths, threads) keeps the same cut.
+      const double below = i + 1 < ranked.size() ? static_cast<double>(ranked[i + 1].first) : 0.0;
+      best.threshold = (static_cast<double>(ranked[i].first) + below) / 2;
     }
   }
   return best;

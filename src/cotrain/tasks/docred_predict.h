@@ -34,7 +34,8 @@ struct DocredThreshold {
 };
 // The threshold maximising F1 over the unique gold facts of corpus.source (facts
 // lost to truncation count in the recall denominator, as DocRED counts them). The
-// cut falls only between different probabilities.
+// cut falls only between different probabilities, and the threshold lies midway
+// between the last probability kept and the next lower one.
 DocredThreshold choose_docred_threshold(const std::vector<DocredCandidate>& candidates, const DocredReCorpus& corpus);
 
 std::vector<eval::DocredPrediction> docred_predictions(const std::vector<DocredCandidate>& candidates,
