@@ -12,7 +12,6 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-numpy
   jq  # examples: results tables
-  jq  # examples: results tables
   libcpp-httplib-dev chromium wrk  # search service; browser tests (headless); load test
 )
 # npm fetches the pinned public data sets. Machines that already have Node.js from
