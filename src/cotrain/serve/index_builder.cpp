@@ -155,7 +155,9 @@ IndexStats build_index(UnimoEncoder& encoder, const IndexSources& s, const std::
   index.images = stack(image_parts, encoder.dim());
   index.texts = stack(text_parts, encoder.dim());
   const auto& g = encoder.options().grid;
-  index.meta = {{"model", encoder.model_dir()},
+  // Absolute, so that `cotrain serve` finds the model from any working folder.
+  const std::string model_path = std::filesystem::absolute(encoder.model_dir()).lexically_normal().string();
+  index.meta = {{"model", model_path},
                 {"max_regions", encoder.options().max_regions},
                 {"grid", {{"image_size", g.image_size}, {"grid", g.grid}, {"pool", g.pool}}}};
   write_index(out_dir, index);
