@@ -117,10 +117,9 @@ constexpr int kKilled = 128 + SIGKILL;  // what the shell reports for a SIGKILLe
 
 }  // namespace
 
-// DISABLED_: written and compiled, but not yet run once (the `cotrain` binary could
-// not be rebuilt in time on the shared machine); kill_resume_inprocess_test.cpp
-// covers the same kill points on the trainer itself. Enable after a passing run.
-TEST(KillAndResume, DISABLED_SigkillAtManyPointsEndsWithTheUninterruptedWeights) {
+// The same kill points as kill_resume_inprocess_test.cpp, through the real program:
+// every kill is a SIGKILL of a `cotrain pretrain` process.
+TEST(KillAndResume, SigkillAtManyPointsEndsWithTheUninterruptedWeights) {
   const std::string dir = scratch_dir("kill-resume");
   const auto data = write_tiny_data(dir);
   const int64_t updates = 12;
@@ -187,7 +186,7 @@ TEST(KillAndResume, DISABLED_SigkillAtManyPointsEndsWithTheUninterruptedWeights)
   EXPECT_EQ(losses_of(run_a), losses_of(run_b));
 }
 
-TEST(KillAndResume, DISABLED_UnwritableOutputIsReportedBeforeTraining) {
+TEST(KillAndResume, UnwritableOutputIsReportedBeforeTraining) {
   if (::geteuid() == 0) GTEST_SKIP() << "root writes into read-only folders";
   const std::string dir = scratch_dir("unwritable");
   const auto data = write_tiny_data(dir);
