@@ -60,6 +60,18 @@ bool pnm_header_number_too_long(const std::string& bytes) {
 }
 }  // namespace
 
+bool image_header_size(const std::string& bytes, std::int64_t& width, std::int64_t& height) {
+  if (bytes.empty() || bytes.size() > static_cast<std::size_t>(INT_MAX) || pnm_header_number_too_long(bytes))
+    return false;
+  int w = 0, h = 0, channels = 0;
+  if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()), &w, &h,
+                             &channels))
+    return false;
+  width = w;
+  height = h;
+  return true;
+}
+
 Image decode_image(const std::string& bytes, const std::string& name) {
   if (bytes.empty()) fail("{}: empty image file", name);
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) fail("{}: image file too large ({} bytes)", name, bytes.size());

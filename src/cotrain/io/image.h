@@ -24,6 +24,11 @@ struct Image {
 Image decode_image(const std::string& bytes, const std::string& name);
 Image load_image(const std::string& path);
 
+// Width and height from an encoded image's header, without decoding the pixels and
+// with the same header checks as decode_image; false when the bytes are not an
+// image format we read.
+bool image_header_size(const std::string& bytes, std::int64_t& width, std::int64_t& height);
+
 // Bilinear resampling with half-pixel centres and edge clamping (the convention of
 // PyTorch's interpolate(mode="bilinear", align_corners=False) and of most image
 // libraries without antialiasing).

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cotrain/io/image.h"
 #include "cotrain/serve/embedding_index.h"
 #include "cotrain/serve/unimo_encoder.h"
 
@@ -57,8 +58,7 @@ class SearchService {
   std::mutex model_mutex_;  // one forward pass at a time: the machine's cores go to it
 };
 
-// Width and height from an encoded image's header without decoding the pixels;
-// false when the bytes are not an image format we read.
-bool image_header_size(const std::string& bytes, int64_t& width, int64_t& height);
+// Width and height from an encoded image's header (io::image_header_size).
+using io::image_header_size;
 
 }  // namespace cotrain::serve
