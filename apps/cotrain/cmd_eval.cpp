@@ -46,7 +46,7 @@ Runner setup(CLI::App& cmd) {
   };
 }
 
-Registration reg("eval", "evaluate a model or score predictions (docred, ...)", setup);
+Registration reg("eval", "evaluate a model or score predictions (docred, retrieval, caption)", setup);
 
 }  // namespace
 }  // namespace cotrain::app
