@@ -257,3 +257,37 @@ TEST(UnimoTask, TrainsAndSaves) {
   EXPECT_EQ(back.geometry.region_feature_dim, kD);
   ASSERT_TRUE(back.tokenizer);
 }
+
+// A paraphrase that is only ever a positive lets CMCL fall by pulling every image
+// towards whatever paraphrases share (on the emoji data: another language's script);
+// with unimo.in_batch_extra_texts each pair's paraphrase is also a negative of every
+// other pair's image in the batch.
+TEST(UnimoTask, ParaphrasesAreInBatchNegativesOfOtherImages) {
+  for (bool on : {true, false}) {
+    Fixture f = make_fixture(on ? "unimo-task-extra-on" : "unimo-task-extra-off");
+    f.config.unimo.text_corpus = "";  // positives beyond the caption are then paraphrases only
+    f.config.unimo.in_batch_extra_texts = on;
+    auto task = tasks::make_unimo_task(f.config, {});
+    Rng rng(11);
+    tasks::UnimoBatch b = static_cast<tasks::UnimoTask&>(*task).next_batch(rng);
+    const int64_t P = b.pair_text.input_ids.size(0), K = b.cells.kind.size(1);
+    int64_t paraphrases = 0;
+    for (int64_t a = 0; a < P; ++a) {
+      std::set<int64_t> extra;  // a's paraphrase texts: positives with a's image, not its caption
+      std::set<std::pair<int64_t, int64_t>> negatives;
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t i = b.cells.image[a][k].item<int64_t>(), t = b.cells.text[a][k].item<int64_t>();
+        const int64_t kind = b.cells.kind[a][k].item<int64_t>();
+        if (kind == objectives::kCmclPositive && i == a && t >= P) extra.insert(t);
+        if (kind == objectives::kCmclNegative) negatives.insert({i, t});
+      }
+      paraphrases += static_cast<int64_t>(extra.size());
+      for (int64_t t : extra)
+        for (int64_t other = 0; other < P; ++other) {
+          if (other == a) continue;
+          EXPECT_EQ(negatives.count({other, t}), on ? 1u : 0u) << "anchor " << a << " text " << t << " image " << other;
+        }
+    }
+    EXPECT_GE(paraphrases, 2) << "the fixture has paraphrases for 5 of 6 captions";
+  }
+}

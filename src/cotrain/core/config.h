@@ -194,6 +194,8 @@ struct UnimoConfig {
   std::string image_corpus;           // image-only shards (cotrain prepare); empty: none
   std::string lexicons = "resources/lexicons";  // rewriting lexicons (*.txt) for hard negatives
   int64_t paraphrase_positives = 1;   // CMCL: paraphrases per pair used as positives
+  double paraphrase_max_unknown = 0.1;  // CMCL: paraphrases with more [UNK] pieces than this share are not used
+  bool in_batch_extra_texts = true;   // CMCL: paraphrases / retrieved texts are also negatives of other pairs' images
   int64_t rewrite_negatives = 2;      // CMCL: lexicon rewrites per pair used as hard negatives
   int64_t tfidf_negatives = 1;        // CMCL: TF-IDF-nearest captions of other images per pair
   int64_t retrieval_positives = 1;    // CMCL: nearest images / texts per pair above the threshold
@@ -224,6 +226,11 @@ struct UnimoConfig {
     f("image_corpus", image_corpus, "image-only region shards from 'cotrain prepare' (empty: none)");
     f("lexicons", lexicons, "folder of rewriting lexicons (*.txt) for CMCL hard negatives");
     f("paraphrase_positives", paraphrase_positives, "CMCL: paraphrase positives per pair");
+    f("paraphrase_max_unknown", paraphrase_max_unknown,
+      "CMCL: a paraphrase is a positive only if at most this share of its word pieces is [UNK]");
+    f("in_batch_extra_texts", in_batch_extra_texts,
+      "CMCL: a pair's paraphrases and retrieved texts are also in-batch negatives of the other pairs' images "
+      "(otherwise they are only ever positives, and texts unlike captions become a target every image can move to)");
     f("rewrite_negatives", rewrite_negatives, "CMCL: lexicon-rewritten hard negatives per pair");
     f("tfidf_negatives", tfidf_negatives, "CMCL: TF-IDF-retrieved captions of other images per pair");
     f("retrieval_positives", retrieval_positives, "CMCL: retrieved image / text positives per pair");

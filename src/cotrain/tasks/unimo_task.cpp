@@ -20,6 +20,7 @@
 #include "cotrain/objectives/region_masking.h"
 #include "cotrain/objectives/span_masking.h"
 #include "cotrain/tasks/unimo_losses.h"
+#include "cotrain/tasks/unimo_paraphrases.h"
 #include "cotrain/train/trainer.h"
 
 namespace cotrain::tasks {
@@ -49,6 +50,8 @@ void validate_unimo_config(const UnimoConfig& u) {
   check(u.paraphrase_positives >= 0 && u.rewrite_negatives >= 0 && u.tfidf_negatives >= 0 &&
             u.retrieval_positives >= 0,
         "paraphrase_positives", "CMCL counts must be >= 0");
+  check(u.paraphrase_max_unknown >= 0 && u.paraphrase_max_unknown <= 1, "paraphrase_max_unknown",
+        "must be in [0, 1] (a share of word pieces)");
   check(u.retrieval_threshold >= -1 && u.retrieval_threshold <= 1, "retrieval_threshold", "must be in [-1, 1]");
 }
 
@@ -64,6 +67,7 @@ void UnimoTask::load_data() {
     fail("task unimo: no image-text pairs (--data DIR: shards written by 'cotrain prepare')");
   for (const auto& path : config_.data.train) pair_sets_.emplace_back(path);
   feature_dim_ = pair_sets_.front().feature_dim();
+  ParaphraseCounts paraphrase_counts;
   num_classes_ = pair_sets_.front().num_classes();
   for (size_t s = 0; s < pair_sets_.size(); ++s) {
     const auto& set = pair_sets_[s];
@@ -79,12 +83,18 @@ void UnimoTask::load_data() {
       p.image = image_base + view.image_index;
       p.text = record.text;
       p.image_key = std::string(set.image(view.image_index).image_key);
-      p.paraphrases = record.paraphrases;
+      p.paraphrases = usable_paraphrases(*model_.tokenizer, record.text, record.paraphrases,
+                                         u.paraphrase_max_unknown, paraphrase_counts);
       caption_index_.emplace_back(static_cast<int64_t>(s), c);
       pairs_.push_back(std::move(p));
     }
   }
   if (pairs_.empty()) fail("{}: no captions", config_.data.train.front());
+  if (paraphrase_counts.given > 0)
+    log::info("unimo: paraphrases: {} of {} usable as positives ({} with more than {} of their pieces [UNK], {} the "
+              "caption itself)",
+              paraphrase_counts.kept, paraphrase_counts.given, paraphrase_counts.unknown, u.paraphrase_max_unknown,
+              paraphrase_counts.same);
   if (feature_dim_ != model_.geometry.region_feature_dim)
     fail("{}: regions have {} features but the model takes {} (unimo.region_feature_dim)", config_.data.train.front(),
          feature_dim_, model_.geometry.region_feature_dim);
@@ -333,6 +343,7 @@ UnimoBatch UnimoTask::next_batch(Rng& rng) {
   std::vector<std::vector<int64_t>> cm_texts;
   std::vector<std::string> cm_text_strings;
   std::vector<std::vector<std::array<int64_t, 3>>> cells(pair_ids.size());  // (image, text, kind)
+  std::vector<std::vector<int64_t>> extra_texts(pair_ids.size());  // per anchor: its paraphrases, retrieved texts
   auto add_text = [&](const std::string& t) {
     cm_texts.push_back(wrap_text(t));
     cm_text_strings.push_back(lower_ascii(t));
@@ -351,7 +362,8 @@ UnimoBatch UnimoTask::next_batch(Rng& rng) {
     std::vector<std::string> paras = pair.paraphrases;
     for (int64_t k = 0; k < u.paraphrase_positives && !paras.empty(); ++k) {
       const size_t pick = static_cast<size_t>(rng.below(static_cast<int64_t>(paras.size())));
-      c.push_back({a, add_text(paras[pick]), objectives::kCmclPositive});
+      extra_texts[static_cast<size_t>(a)].push_back(add_text(paras[pick]));
+      c.push_back({a, extra_texts[static_cast<size_t>(a)].back(), objectives::kCmclPositive});
       paras.erase(paras.begin() + static_cast<std::ptrdiff_t>(pick));
     }
     // X_I and X_T: retrieved positives.
@@ -365,8 +377,10 @@ UnimoBatch UnimoTask::next_batch(Rng& rng) {
         auto hits = text_tfidf_->search(text_tfidf_->vectorize(pair.text), u.retrieval_positives,
                                         [&](int64_t d) { return lower_ascii(text_lines_[static_cast<size_t>(d)]) != lower_ascii(pair.text); });
         for (const auto& h : hits)
-          if (h.similarity >= u.retrieval_threshold)
-            c.push_back({a, add_text(text_lines_[static_cast<size_t>(h.document)]), objectives::kCmclPositive});
+          if (h.similarity >= u.retrieval_threshold) {
+            extra_texts[static_cast<size_t>(a)].push_back(add_text(text_lines_[static_cast<size_t>(h.document)]));
+            c.push_back({a, extra_texts[static_cast<size_t>(a)].back(), objectives::kCmclPositive});
+          }
       }
     }
     // X-: rewritten captions and TF-IDF-nearest captions of other images.
@@ -393,6 +407,21 @@ UnimoBatch UnimoTask::next_batch(Rng& rng) {
         continue;
       cells[static_cast<size_t>(a)].push_back({a, b, objectives::kCmclNegative});
       cells[static_cast<size_t>(a)].push_back({b, a, objectives::kCmclNegative});
+      // This pair's other positive texts against the other image too: a text that is
+      // only ever a positive lets every image drift towards whatever such texts share
+      // (another language's script, [UNK] pieces) and the loss fall without telling
+      // images apart.
+      if (!u.in_batch_extra_texts) continue;
+      // Unless the text is also one of b's positives (the same words).
+      auto positive_of_b = [&](int64_t t) {
+        const std::string& words = cm_text_strings[static_cast<size_t>(t)];
+        if (words == cm_text_strings[static_cast<size_t>(b)]) return true;
+        for (int64_t o : extra_texts[static_cast<size_t>(b)])
+          if (words == cm_text_strings[static_cast<size_t>(o)]) return true;
+        return false;
+      };
+      for (int64_t t : extra_texts[static_cast<size_t>(a)])
+        if (!positive_of_b(t)) cells[static_cast<size_t>(a)].push_back({b, t, objectives::kCmclNegative});
     }
   }
   size_t K = 1;
