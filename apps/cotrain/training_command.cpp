@@ -3,11 +3,14 @@
 #include <CLI/CLI.hpp>
 #include <ATen/Context.h>
 
+#include <chrono>
 #include <iostream>
 #include <memory>
 
 #include "common_options.h"
 #include "cotrain/core/error.h"
+#include "cotrain/core/log.h"
+#include "cotrain/dist/process_group.h"
 #include "cotrain/train/trainer.h"
 
 namespace cotrain::app {
@@ -22,6 +25,8 @@ struct TrainingOptions {
   std::string vocab;
   bool resume = false;
   int64_t stop_after = 0;
+  double dist_timeout = 300;
+  double bucket_mb = 25;
 };
 
 std::string task_list(const std::vector<tasks::TaskEntry>& registry) {
@@ -47,6 +52,11 @@ Runner setup_training_command(CLI::App& cmd, const TrainingCommand& command) {
   cmd.add_option("--vocab", o->vocab, "vocabulary for a model trained from scratch (overrides data.vocab)");
   cmd.add_flag("--resume", o->resume, "continue the run in --out from its latest checkpoint, exactly");
   cmd.add_option("--stop-after", o->stop_after, "stop with a checkpoint after this many updates (then --resume)");
+  cmd.add_option("--dist-timeout", o->dist_timeout,
+                 "several processes: seconds to wait for a missing peer (rendezvous, collectives) before failing")
+      ->default_val(300);
+  cmd.add_option("--bucket-mb", o->bucket_mb, "several processes: gradient all-reduce bucket size in MB")
+      ->default_val(25);
   cmd.footer("Tasks:\n" + task_list(*command.registry) + "\nExamples:\n" + command.examples +
              "Ctrl-C (or SIGTERM) writes a checkpoint and exits. Config keys: 'cotrain config --keys'.");
   const TrainingCommand spec = command;
@@ -62,16 +72,26 @@ Runner setup_training_command(CLI::App& cmd, const TrainingCommand& command) {
     }
     if (o->out.empty()) fail("{}: --out RUN_FOLDER is required", spec.verb);
     apply_thread_count(config.trainer.threads);
+    // Several processes (cotrain launch, torchrun, srun, mpirun): join the group
+    // before the task reads its data; only rank 0 logs.
+    const dist::Rendezvous rendezvous = dist::rendezvous_from_environment();
+    if (rendezvous.world_size > 1) {
+      if (rendezvous.rank != 0) log::set_level(log::Level::error);
+      if (!(o->dist_timeout > 0)) fail("--dist-timeout must be positive (got {})", o->dist_timeout);
+      dist::world().connect(rendezvous, std::chrono::milliseconds(static_cast<int64_t>(o->dist_timeout * 1000)));
+    }
+    const bool rank0 = dist::world().rank() == 0;
     // LibTorch seeds its default generator at random; the fresh weights and dropout
     // must follow trainer.seed so that a run can be repeated (and --resume, which
     // restores the generator's state, continues the same run).
     at::manual_seed(static_cast<uint64_t>(config.trainer.seed));
     std::unique_ptr<train::TrainTask> task = entry.make(config, tasks::TaskInputs{o->init});
     validate_config(config, origins);
-    train::Trainer trainer(config, *task, train::TrainerOptions{o->out, o->resume, o->stop_after});
+    train::Trainer trainer(config, *task, train::TrainerOptions{o->out, o->resume, o->stop_after, o->bucket_mb});
     train::TrainResult result = trainer.run();
     // A task may finish with work on the trained model (e.g. choose a threshold on
     // dev and write predictions); it reports one JSON object.
+    if (!rank0) return 0;
     if (entry.finish && !result.interrupted) {
       const nlohmann::json report = entry.finish(config, *task, result.checkpoint, o->out);
       if (!report.is_null()) std::cout << report.dump() << "\n";

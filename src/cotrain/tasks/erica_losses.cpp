@@ -80,6 +80,7 @@ EricaLosses erica_losses(models::BertForMaskedLM& model, const EricaBatch& batch
                            : objectives::relation_discrimination_loss(
                                  objectives::relation_representations(entities, heads, tails), anchors,
                                  config.temperature);
+  out.entities = entities;
   out.total = out.mlm * config.mlm_weight + out.ed * config.ed_weight + out.rd * config.rd_weight;
   return out;
 }

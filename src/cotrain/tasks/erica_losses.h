@@ -16,6 +16,7 @@ struct EricaLosses {
   at::Tensor mlm, ed, rd;  // scalars
   at::Tensor total;        // ed_weight * ed + rd_weight * rd + mlm_weight * mlm
   int64_t tokens = 0;      // real (unpadded) tokens in the micro-batch
+  at::Tensor entities;     // [E, H] pooled entity representations (data-parallel RD gathers from them)
 };
 
 // Entity representations [E, H]: for each entity the mean over its mentions of the

@@ -9,6 +9,7 @@
 #include "cotrain/core/log.h"
 #include "cotrain/io/hf_folder.h"
 #include "cotrain/models/weights.h"
+#include "cotrain/tasks/erica_shard.h"
 #include "cotrain/train/trainer.h"
 
 namespace cotrain::tasks {
@@ -50,15 +51,26 @@ EricaBatch EricaTask::next_batch(Rng& rng) {
 
 train::LossTerms EricaTask::next_loss(Rng& rng) {
   EricaBatch batch = next_batch(rng);
-  EricaLosses losses = erica_losses(model_.model, batch, config_.erica);
+  EricaLosses losses = shard_count_ > 1
+                           ? erica_losses_shared(model_.model, batch, config_.erica, shard_rank_, shard_count_)
+                           : erica_losses(model_.model, batch, config_.erica);
   train::LossTerms terms;
   terms.terms["total"] = losses.total;
   terms.terms["mlm"] = losses.mlm.detach();
   terms.terms["ed"] = losses.ed.detach();
   terms.terms["rd"] = losses.rd.detach();
   terms.samples = static_cast<int64_t>(batch.rows.size());
+  if (shard_count_ > 1) {  // this rank's rows r, r + W, ...
+    const int64_t rows = terms.samples;
+    terms.samples = rows / shard_count_ + (shard_rank_ < rows % shard_count_ ? 1 : 0);
+  }
   terms.tokens = losses.tokens;
   return terms;
+}
+
+void EricaTask::set_data_shard(int64_t rank, int64_t world_size) {
+  shard_rank_ = rank;
+  shard_count_ = world_size;
 }
 
 nlohmann::json EricaTask::data_state() const { return {{"ed", ed_stream_.state()}, {"rd", rd_stream_.state()}}; }

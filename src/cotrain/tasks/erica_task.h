@@ -12,11 +12,12 @@
 #include "cotrain/tasks/erica_batch.h"
 #include "cotrain/tasks/erica_losses.h"
 #include "cotrain/tasks/registry.h"
+#include "cotrain/train/data_parallel.h"
 #include "cotrain/train/task.h"
 
 namespace cotrain::tasks {
 
-class EricaTask : public train::TrainTask {
+class EricaTask : public train::TrainTask, public train::DataParallelTask {
  public:
   EricaTask(const Config& config, models::TextModel model, EricaCorpus corpus);
   std::string name() const override { return "erica"; }
@@ -28,6 +29,7 @@ class EricaTask : public train::TrainTask {
   void restore_data_state(const nlohmann::json& state) override;
   void save_model(const std::string& dir) override;
   void load_model(const std::string& dir) override;
+  void set_data_shard(int64_t rank, int64_t world_size) override;
 
   const EricaCorpus& corpus() const { return corpus_; }
   models::TextModel& text_model() { return model_; }
@@ -38,6 +40,7 @@ class EricaTask : public train::TrainTask {
   EricaCorpus corpus_;
   EricaBatchOptions options_;
   data::EpochOrder ed_stream_, rd_stream_;  // the documents usable for ED / for RD
+  int64_t shard_rank_ = 0, shard_count_ = 1;  // several processes: this rank's rows (erica_shard.h)
 };
 
 // Checks the erica section (and the data keys it relies on); cotrain::Error naming the key.

@@ -7,6 +7,7 @@
 #include "cotrain/core/error.h"
 #include "cotrain/core/log.h"
 #include "cotrain/data/mlm_masking.h"
+#include "cotrain/dist/process_group.h"
 #include "cotrain/models/weights.h"
 #include "cotrain/io/hf_folder.h"
 #include "cotrain/train/trainer.h"
@@ -76,13 +77,40 @@ MlmBatch MlmTask::next_batch(Rng& rng) {
   return make_mlm_batch(picked, *model_.tokenizer, config_.data.mask_prob, rng);
 }
 
+void MlmTask::set_data_shard(int64_t rank, int64_t world_size) {
+  if (config_.trainer.batch_size % world_size != 0)
+    fail("trainer.batch_size ({}) must be a multiple of the number of processes ({}): it is the global batch, "
+         "split evenly over the processes", config_.trainer.batch_size, world_size);
+  shard_rank_ = rank;
+  shard_count_ = world_size;
+}
+
 train::LossTerms MlmTask::next_loss(Rng& rng) {
-  const int64_t B = config_.trainer.batch_size;
+  int64_t B = config_.trainer.batch_size;
   MlmBatch batch = next_batch(rng);
+  if (shard_count_ > 1) {
+    // Every rank draws the whole global batch (same order, same masks: the Rng moves
+    // exactly as in one process) and keeps its rows; the padded width stays the
+    // global one. Building the batch is cheap next to the model.
+    at::Tensor rows = at::arange(shard_rank_, B, shard_count_, at::kLong);
+    for (at::Tensor* t : {&batch.input_ids, &batch.attention_mask, &batch.token_type_ids, &batch.labels})
+      *t = t->index_select(0, rows);
+    B = rows.size(0);
+  }
   auto out = model_.model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, batch.labels);
+  at::Tensor loss = out.loss;
+  if (shard_count_ > 1) {
+    // The loss is a mean over the predicted tokens of the GLOBAL batch: this rank's
+    // share is its mean times its count over the global count.
+    at::Tensor counts = at::tensor(std::vector<double>{(batch.labels != data::kIgnoreLabel).sum().item<double>()});
+    const double local = counts.item<double>();
+    dist::world().all_reduce_sum(counts);
+    const double global = counts.item<double>();
+    if (local > 0) loss = loss * (local / global);
+  }
   train::LossTerms losses;
-  losses.terms["total"] = out.loss;
-  losses.terms["mlm"] = out.loss.detach();
+  losses.terms["total"] = loss;
+  losses.terms["mlm"] = loss.detach();
   losses.samples = B;
   losses.tokens = batch.attention_mask.sum().item<int64_t>();
   return losses;

@@ -8,6 +8,7 @@
 #include "cotrain/data/text_corpus.h"
 #include "cotrain/models/bert/text_model.h"
 #include "cotrain/tasks/registry.h"
+#include "cotrain/train/data_parallel.h"
 #include "cotrain/train/task.h"
 
 namespace cotrain::tasks {
@@ -22,7 +23,7 @@ struct MlmBatch {
 MlmBatch make_mlm_batch(const std::vector<const std::vector<int64_t>*>& sequences, const text::Tokenizer& tokenizer,
                         double mask_prob, Rng& rng);
 
-class MlmTask : public train::TrainTask {
+class MlmTask : public train::TrainTask, public train::DataParallelTask {
  public:
   MlmTask(const Config& config, models::TextModel model, data::TextCorpus corpus);
   std::string name() const override { return "mlm"; }
@@ -34,9 +35,11 @@ class MlmTask : public train::TrainTask {
   void restore_data_state(const nlohmann::json& state) override;
   void save_model(const std::string& dir) override;
   void load_model(const std::string& dir) override;
+  void set_data_shard(int64_t rank, int64_t world_size) override;
 
  private:
   Config config_;
+  int64_t shard_rank_ = 0, shard_count_ = 1;  // several processes: rows rank, rank + count, ...
   models::TextModel model_;
   data::TextCorpus corpus_;
   data::EpochOrder order_;  // which sequence comes next

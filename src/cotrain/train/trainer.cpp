@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -18,8 +19,11 @@
 #include "cotrain/core/error.h"
 #include "cotrain/core/fs_util.h"
 #include "cotrain/core/log.h"
+#include "cotrain/dist/grad_buckets.h"
+#include "cotrain/dist/process_group.h"
 #include "cotrain/io/safetensors.h"
 #include "cotrain/train/checkpoint.h"
+#include "cotrain/train/data_parallel.h"
 #include "cotrain/train/progress_display.h"
 #include "cotrain/train/schedule.h"
 
@@ -60,6 +64,14 @@ void set_torch_rng_state(const at::Tensor& state) {
   gen.set_state(state);
 }
 
+// Several processes: the values every rank must agree on, summed over ranks.
+std::vector<double> sum_over_ranks(std::vector<double> values) {
+  if (!dist::world().distributed()) return values;
+  at::Tensor t = at::tensor(values, at::kDouble);
+  dist::world().all_reduce_sum(t);
+  return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+}
+
 }  // namespace
 
 Rng initial_data_rng(const TrainerConfig& trainer) {
@@ -70,9 +82,30 @@ Trainer::Trainer(Config config, TrainTask& task, TrainerOptions options)
     : config_(std::move(config)), task_(task), options_(std::move(options)),
       rng_(initial_data_rng(config_.trainer)), guard_(config_.recovery) {
   optimizer_ = std::make_unique<AdamW>(task_.parameters(), config_.optim);
+  dist::World& world = dist::world();
+  if (world.distributed()) {
+    auto* parallel = dynamic_cast<DataParallelTask*>(&task_);
+    if (!parallel)
+      fail("task {} does not support several processes yet (supported: mlm, erica)", task_.name());
+    parallel->set_data_shard(world.rank(), world.size());
+    std::vector<at::Tensor> params;
+    for (const auto& p : optimizer_->parameters()) params.push_back(p.param);
+    if (!(options_.bucket_mb > 0)) fail("--bucket-mb must be positive (got {})", options_.bucket_mb);
+    buckets_ = std::make_unique<dist::GradientBuckets>(params, static_cast<int64_t>(options_.bucket_mb * 1e6));
+  }
 }
 
+Trainer::~Trainer() = default;
+
+bool Trainer::writes_files() const { return dist::world().rank() == 0; }
+
 void Trainer::save(int64_t update, double elapsed) {
+  if (!writes_files()) {
+    // Rank 0 writes; the others wait for it (a rollback may load this checkpoint).
+    last_checkpoint_ = join_path(join_path(options_.run_dir, "checkpoints"), checkpoint_name(update));
+    dist::world().barrier();
+    return;
+  }
   last_checkpoint_ = write_checkpoint(options_.run_dir, update, config_.trainer.keep_checkpoints,
                                       [&](const std::string& dir) {
     task_.save_model(dir);
@@ -89,6 +122,7 @@ void Trainer::save(int64_t update, double elapsed) {
     };
     write_file_atomically(join_path(dir, "progress.json"), progress.dump(2) + "\n");
   });
+  dist::world().barrier();
 }
 
 void Trainer::restore() {
@@ -106,6 +140,7 @@ void Trainer::roll_back(const std::string& why, const std::string& metrics_path)
          last_checkpoint_.empty() ? "no checkpoint yet to roll back to"
                                   : fmt::format("recovery.max_rollbacks {} reached", allowed));
   load_checkpoint(last_checkpoint_);
+  if (!writes_files()) return;
   log::warn("training diverged at update {}: {}: rolled back to {} (update {}), that update's batch will be skipped "
             "(rollback {} of at most {})", bad, why, last_checkpoint_, update_, guard_.rollbacks(), allowed);
   keep_metrics_through(metrics_path, update_);
@@ -142,8 +177,35 @@ void Trainer::load_checkpoint(const std::string& dir) {
   last_checkpoint_ = dir;
 }
 
-TrainResult Trainer::run() {
-  const auto& t = config_.trainer;
+void Trainer::start_run() {
+  dist::World& world = dist::world();
+  // [started, update resumed from]: rank 0's outcome, broadcast so that the other
+  // ranks stop with a clear message rather than wait for a rank 0 that has failed.
+  at::Tensor outcome = at::zeros({2}, at::kLong);
+  if (writes_files()) {
+    try {
+      prepare_run_folder();
+      outcome[0] = 1;
+      outcome[1] = update_;
+    } catch (...) {
+      world.broadcast(outcome);
+      throw;
+    }
+  }
+  world.broadcast(outcome);
+  if (!writes_files()) {
+    if (outcome[0].item<int64_t>() != 1) fail("rank 0 could not start the run (its message says why)");
+    if (options_.resume)
+      load_checkpoint(join_path(join_path(options_.run_dir, "checkpoints"), checkpoint_name(outcome[1].item<int64_t>())));
+  }
+  if (!world.distributed()) return;
+  // Everyone starts from rank 0's weights (and buffers), fresh or resumed.
+  at::NoGradGuard no_grad;
+  for (auto& p : task_.module().parameters()) world.broadcast(p);
+  for (auto& b : task_.module().buffers()) world.broadcast(b);
+}
+
+void Trainer::prepare_run_folder() {
   ensure_directory(options_.run_dir);
   // Fail before any work if the run folder cannot be written.
   write_file_atomically(join_path(options_.run_dir, ".write-test"), "ok");
@@ -177,12 +239,23 @@ TrainResult Trainer::run() {
     }
     write_file_atomically(metrics_path, kept);
   }
-  std::ofstream metrics(metrics_path, std::ios::app);
+}
+
+TrainResult Trainer::run() {
+  const auto& t = config_.trainer;
+  start_run();
+  const bool rank0 = writes_files();
+  dist::World& world = dist::world();
+  const std::string metrics_path = join_path(options_.run_dir, "metrics.jsonl");
+  std::ofstream metrics;
+  if (rank0) metrics.open(metrics_path, std::ios::app);
 
   StopSignalScope signals;
   torch::nn::Module& model = task_.module();
   model.train();
-  ProgressDisplay display(t.max_updates, "update", t.display_every);
+  // Only rank 0 shows progress.
+  std::optional<ProgressDisplay> display;
+  if (rank0) display.emplace(t.max_updates, "update", t.display_every);
   PeriodMeter& period = period_;
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
@@ -195,24 +268,45 @@ TrainResult Trainer::run() {
   while (update_ < stop_at) {
     const double lr = learning_rate(config_.schedule, config_.optim.lr, update_, t.max_updates);
     optimizer_->zero_grad();
+    // Several processes: dropout draws per (seed, rank, update), so that ranks differ
+    // and a resumed run draws what an uninterrupted one would (rank 0's checkpointed
+    // generator state could not serve the other ranks).
+    if (world.distributed())
+      at::manual_seed(Rng::derive(static_cast<uint64_t>(t.seed), 0x64726f70 + static_cast<uint64_t>(world.rank()),
+                                  static_cast<uint64_t>(update_ + 1)));
     // Batches that diverged before a rollback: drawn again and dropped.
     for (int64_t skip = guard_.skips_at(update_ + 1) * t.accumulate; skip > 0; --skip) task_.next_loss(rng_);
     std::map<std::string, double> values;
+    int64_t update_samples = 0, update_tokens = 0;
     for (int64_t micro = 0; micro < t.accumulate; ++micro) {
       LossTerms losses = task_.next_loss(rng_);
       auto total = losses.terms.find("total");
       if (total == losses.terms.end()) fail("task {} returned no 'total' loss", task_.name());
+      if (buckets_) buckets_->prepare(micro + 1 == t.accumulate);
       (total->second / static_cast<double>(t.accumulate)).backward();
       for (auto& [name, value] : losses.terms) values[name] += value.item<double>() / static_cast<double>(t.accumulate);
-      samples_ += losses.samples;
-      period.samples += losses.samples;
-      period.tokens += losses.tokens;
+      update_samples += losses.samples;
+      update_tokens += losses.tokens;
     }
+    if (buckets_) {
+      buckets_->finish();
+      // Each rank's values are its shares: their sums are the global batch's values.
+      std::vector<double> local{static_cast<double>(update_samples), static_cast<double>(update_tokens)};
+      for (auto& [name, value] : values) local.push_back(value);
+      const std::vector<double> global = sum_over_ranks(local);
+      update_samples = static_cast<int64_t>(std::llround(global[0]));
+      update_tokens = static_cast<int64_t>(std::llround(global[1]));
+      size_t k = 2;
+      for (auto& [name, value] : values) value = global[k++];
+    }
+    samples_ += update_samples;
+    period.samples += update_samples;
+    period.tokens += update_tokens;
     const double grad_norm = clip_grad_norm(optimizer_->parameters(), config_.optim.clip_norm);
     if (const std::string why = guard_.check(values["total"], grad_norm); !why.empty()) {
-      metrics.close();
+      if (rank0) metrics.close();
       roll_back(why, metrics_path);
-      metrics.open(metrics_path, std::ios::app);
+      if (rank0) metrics.open(metrics_path, std::ios::app);
       continue;
     }
     guard_.accept(values["total"]);
@@ -239,20 +333,29 @@ TrainResult Trainer::run() {
       }
       fields += fmt::format("  lr {:.2e}  gnorm {:.2f}  {:.1f} samples/s", lr, period.grad_norm / period.updates,
                             period.samples / std::max(seconds, 1e-9));
-      metrics << record.dump() << "\n";
-      metrics.flush();
-      display.update(update_, fields);
+      if (rank0) {
+        metrics << record.dump() << "\n";
+        metrics.flush();
+        display->update(update_, fields);
+      }
       period.reset();
     }
 
     const bool periodic = t.save_every > 0 && update_ % t.save_every == 0;
-    const bool out_of_time = t.max_minutes > 0 && elapsed() >= t.max_minutes * 60.0;
-    if (periodic || stop_signal || out_of_time) {
+    bool out_of_time = t.max_minutes > 0 && elapsed() >= t.max_minutes * 60.0;
+    bool stopping = stop_signal != 0;
+    if (world.distributed()) {
+      // A signal or the time limit on any rank stops every rank at this update.
+      const std::vector<double> any = sum_over_ranks({stopping ? 1.0 : 0.0, out_of_time ? 1.0 : 0.0});
+      stopping = any[0] > 0;
+      out_of_time = any[1] > 0;
+    }
+    if (periodic || stopping || out_of_time) {
       save(update_, elapsed());
       last_saved = update_;
     }
-    if (stop_signal || out_of_time) {
-      display.finish(stop_signal ? fmt::format("stopped by signal at update {}: checkpoint {} (continue with --resume)",
+    if (stopping || out_of_time) {
+      if (display) display->finish(stopping ? fmt::format("stopped by signal at update {}: checkpoint {} (continue with --resume)",
                                                update_, last_checkpoint_)
                                  : fmt::format("time limit reached at update {}: checkpoint {}", update_,
                                                last_checkpoint_));
@@ -263,7 +366,7 @@ TrainResult Trainer::run() {
     }
   }
   if (last_saved != update_) save(update_, elapsed());
-  display.finish(fmt::format("done: {} updates in {}, checkpoint {}", update_,
+  if (display) display->finish(fmt::format("done: {} updates in {}, checkpoint {}", update_,
                              ProgressDisplay::format_duration(elapsed()), last_checkpoint_));
   result.interrupted = update_ < t.max_updates;
   result.updates = update_;

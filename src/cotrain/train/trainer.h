@@ -11,6 +11,10 @@
 #include "cotrain/train/divergence_guard.h"
 #include "cotrain/train/task.h"
 
+namespace cotrain::dist {
+class GradientBuckets;
+}
+
 namespace cotrain::train {
 
 struct TrainerOptions {
@@ -19,6 +23,8 @@ struct TrainerOptions {
   // Stop (with a checkpoint) after this many updates even if max_updates is larger;
   // 0: no such stop. Used by tests to interrupt a run at a precise point.
   int64_t stop_after = 0;
+  // Several processes: gradients are summed over ranks in buckets of about this many MB.
+  double bucket_mb = 25;
 };
 
 struct TrainResult {
@@ -33,12 +39,26 @@ struct TrainResult {
 // exactly the first one training sees.
 Rng initial_data_rng(const TrainerConfig& trainer);
 
+// With several processes (dist::World connected, README "Several processes and
+// machines"): every rank runs this loop on its share of each batch; gradients are
+// summed over ranks in buckets started during backward; weights start from rank 0's;
+// only rank 0 writes the run folder (checkpoints, metrics.jsonl, config.yaml) and
+// the progress display; logged values, sample counts and stop decisions (signals,
+// time limit, divergence) are agreed over all ranks.
 class Trainer {
  public:
   Trainer(Config config, TrainTask& task, TrainerOptions options);
+  ~Trainer();
   TrainResult run();
 
  private:
+  // Rank 0 prepares the run folder (or loads the checkpoint to resume); the others
+  // learn whether that worked and load the same checkpoint. Then everyone takes rank
+  // 0's weights.
+  void start_run();
+  // Checks the run folder, resumes (--resume) or refuses to overwrite, starts metrics.jsonl.
+  void prepare_run_folder();
+  bool writes_files() const;
   void save(int64_t update, double elapsed);
   void restore();
   // Loads a checkpoint folder's weights, optimizer, RNG, data position and counters.
@@ -68,6 +88,7 @@ class Trainer {
   double elapsed_before_ = 0;  // seconds spent before a resume
   std::string last_checkpoint_;
   DivergenceGuard guard_;
+  std::unique_ptr<dist::GradientBuckets> buckets_;  // several processes only
 };
 
 }  // namespace cotrain::train
