@@ -8,7 +8,8 @@
 #            images as heldout, the same set vilbert.sh uses);
 # once with full CMCL ("unimo") and once without its hard negatives and retrieval
 # positives ("unimo-ablation": unimo.rewrite_negatives = tfidf_negatives =
-# retrieval_positives = 0; paraphrase positives and in-batch negatives stay).
+# retrieval_positives = 0; in-batch negatives stay). configs/unimo-tiny.yaml turns
+# paraphrase positives off for this data (other languages' labels; see the README).
 # Both pretrainings start from the same seed and run side by side (one thread each).
 #
 #   make build && examples/unimo-emoji/run.sh [BUILD_DIR]
@@ -21,7 +22,8 @@
 # Knobs (environment): EXAMPLE_SCALE (default 1) multiplies the pretraining updates
 # (300 at scale 1: about 20 minutes on 2 idle cores for both models, data
 # preparation included); EXAMPLE_OUT (examples/unimo-emoji/out); EXAMPLE_DATA (data);
-# EXAMPLE_VILBERT=0 skips vilbert.sh.
+# EXAMPLE_VILBERT=0 skips vilbert.sh; EVAL_LIMIT (default 240) caps ViLBERT's evaluation
+# sets at that many lines each (it scores n_images x n_texts pairs jointly; 0: all).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD_DIR="${1:-build}"
@@ -76,8 +78,10 @@ echo "heldout: $(grep -c '"split":"heldout"' "$CAPS/apple.jsonl") Apple images; 
 step "Pretraining, $UPDATES updates each: unimo (full CMCL) and unimo-ablation, side by side"
 pretrain() {  # NAME EXTRA_SETS...
   local name="$1"; shift
-  # A finished run of the same length is kept (evaluation reruns; delete OUT to retrain).
-  if [ -e "$OUT/$name/latest" ] && [ "$(cat "$OUT/$name.updates" 2>/dev/null)" = "$UPDATES" ]; then
+  # A finished run of the same length and options is kept (evaluation reruns; delete
+  # OUT, or OUT/NAME, to retrain, e.g. after rebuilding cotrain).
+  local stamp="$UPDATES $*"
+  if [ -e "$OUT/$name/latest" ] && [ "$(cat "$OUT/$name.updates" 2>/dev/null)" = "$stamp" ]; then
     echo "$name: keeping the finished run in $OUT/$name"; return 0
   fi
   rm -f "$OUT/$name.updates"
@@ -87,7 +91,7 @@ pretrain() {  # NAME EXTRA_SETS...
     --vocab "$PREP/vocab.txt" --set trainer.max_updates="$UPDATES" --set trainer.save_every=0 \
     --set trainer.display_every=25 --set trainer.threads=1 "$@" --out "$OUT/$name" > "$OUT/$name.log" 2>&1
   awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f\n", b - a }' > "$OUT/$name.train_s"
-  echo "$UPDATES" > "$OUT/$name.updates"
+  echo "$stamp" > "$OUT/$name.updates"
 }
 pretrain unimo &
 full=$!
@@ -97,6 +101,7 @@ ablation=$!
 wait "$full" || { tail -5 "$OUT/unimo.log" >&2; exit 1; }
 wait "$ablation" || { tail -5 "$OUT/unimo-ablation.log" >&2; exit 1; }
 for name in unimo unimo-ablation; do echo "$name: $(tail -1 "$OUT/$name.log")"; done
+grep -ho 'paraphrases: .*' "$OUT/unimo.log" | head -1 || true
 
 step "Zero-shot retrieval on Apple's drawings (embedding similarity, h[IMG] . h[CLS])"
 for name in unimo unimo-ablation; do
@@ -115,7 +120,8 @@ done
 
 if [ -f "$HERE/vilbert.sh" ] && [ "${EXAMPLE_VILBERT:-1}" != 0 ]; then
   step "ViLBERT on the same data (vilbert.sh)"
-  COTRAIN="$COTRAIN" DATA="$DATA" UPDATES="$UPDATES" SEEN_EVERY="$SEEN_EVERY" bash "$HERE/vilbert.sh" "$OUT"
+  COTRAIN="$COTRAIN" DATA="$DATA" UPDATES="$UPDATES" SEEN_EVERY="$SEEN_EVERY" EVAL_LIMIT="${EVAL_LIMIT:-240}" \
+    bash "$HERE/vilbert.sh" "$OUT"
 fi
 
 step "Results (recalls in %, chance = a random ranking)"
