@@ -7,6 +7,8 @@
 #include "command.h"
 #include "common_options.h"
 #include "cotrain/core/error.h"
+#include "cotrain/core/fs_util.h"
+#include "cotrain/serve/approximate_store.h"
 #include "cotrain/serve/index_builder.h"
 
 namespace cotrain::app {
@@ -17,12 +19,16 @@ struct IndexArgs {
   serve::IndexSources sources;
   serve::IndexBuildOptions build;
   serve::EncoderOptions encoder;
+  serve::ApproximateOptions approximate;
+  int64_t recall_queries = 1000;
   int64_t threads = 0;
 };
 
 Runner setup(CLI::App& cmd) {
   auto a = std::make_shared<IndexArgs>();
-  cmd.add_option("--model", a->model, "UNIMO model folder, or a run folder (its latest checkpoint)")->required();
+  cmd.add_option("--model", a->model,
+                 "UNIMO model folder, or a run folder (its latest checkpoint); without it and without sources, "
+                 "--approximate is added to the existing index --out");
   cmd.add_option("--images", a->sources.images, "a folder of PNG/JPEG images, or a file listing image paths");
   cmd.add_option("--regions", a->sources.regions, "region features (bottom-up-attention TSV; no thumbnails)");
   cmd.add_option("--captions", a->sources.captions,
@@ -43,11 +49,40 @@ Runner setup(CLI::App& cmd) {
   cmd.add_option("--grid", a->encoder.grid.grid, "grid regions: G x G patches (as in training)")->capture_default_str();
   cmd.add_option("--pool", a->encoder.grid.pool, "grid regions: patches pooled to P x P (as in training)")
       ->capture_default_str();
+  auto& o = a->approximate;
+  cmd.add_option("--approximate", o.kind, "also build an approximate index (faiss): ivf or hnsw")
+      ->check(CLI::IsMember({"ivf", "hnsw"}));
+  cmd.add_option("--nlist", o.nlist, "ivf: inverted lists (0: min(4 sqrt(rows), rows/39))")->capture_default_str();
+  cmd.add_option("--nprobe", o.nprobe, "ivf: lists scanned per query (0: max(8, nlist/16); serve can override)")
+      ->capture_default_str();
+  cmd.add_option("--hnsw-m", o.hnsw_m, "hnsw: links per node")->capture_default_str();
+  cmd.add_option("--ef-construction", o.ef_construction, "hnsw: beam width while building")->capture_default_str();
+  cmd.add_option("--ef-search", o.ef_search, "hnsw: beam width per query (serve can override)")->capture_default_str();
+  cmd.add_option("--recall-queries", a->recall_queries,
+                 "queries for measuring the approximate index's recall@10 against exact search (0: skip)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd.add_option("--threads", a->threads, "compute threads (0: all cores)")->capture_default_str();
   cmd.footer("Images are encoded alone (h[IMG]) and texts alone (h[CLS]), L2-normalised: the space CMCL trains.\n"
-             "Raw images become grid-patch regions; --size/--grid/--pool must match 'cotrain prepare'.");
+             "Raw images become grid-patch regions; --size/--grid/--pool must match 'cotrain prepare'.\n"
+             "--approximate writes INDEX/images.faiss and texts.faiss beside the embeddings and records the\n"
+             "settings and the measured recall in index.json; 'cotrain serve' then uses them (--exact: not).");
   return [a] {
     apply_thread_count(a->threads);
+    const bool approximate = !a->approximate.kind.empty();
+    if (approximate) serve::check_approximate_options(a->approximate);
+    if (approximate && !serve::approximate_search_available())
+      fail("--approximate: this build has no faiss (install libfaiss-dev with scripts/setup.sh, re-run cmake)");
+    const bool no_sources = a->sources.images.empty() && a->sources.regions.empty() &&
+                            a->sources.captions.empty() && a->sources.texts.empty();
+    if (a->model.empty()) {
+      if (!approximate || !no_sources) fail("--model is required (it may be left out only to add --approximate "
+                                            "to an existing index, with no --images/--regions/--captions/--texts)");
+      if (!is_regular_file(join_path(a->out, "index.json"))) fail("{}: no index.json to add an approximate index to", a->out);
+      serve::add_approximate_index(a->out, a->approximate, a->recall_queries, std::cerr);
+      std::cout << "index: approximate (" << a->approximate.kind << ") added to " << a->out << "\n";
+      return 0;
+    }
     serve::UnimoEncoder encoder(a->model, a->encoder);
     if (a->sources.regions.empty() && (!a->sources.images.empty() || !a->sources.captions.empty()) &&
         a->encoder.grid.feature_dim() != encoder.feature_dim())
@@ -57,6 +92,10 @@ Runner setup(CLI::App& cmd) {
     const auto stats = serve::build_index(encoder, a->sources, a->out, a->build);
     std::cout << "index: " << stats.images << " images (" << stats.thumbnails << " thumbnails), " << stats.texts
               << " texts, width " << encoder.dim() << ", in " << stats.seconds << " s -> " << a->out << "\n";
+    if (approximate) {
+      serve::add_approximate_index(a->out, a->approximate, a->recall_queries, std::cerr);
+      std::cout << "index: approximate (" << a->approximate.kind << ") beside it\n";
+    }
     return 0;
   };
 }

@@ -19,8 +19,8 @@ struct ServeArgs {
   std::string index, model;
   serve::ServerOptions server;
   serve::SearchLimits limits;
-  int64_t max_body_mb = 8, threads = 0;
-  bool quiet = false;
+  int64_t max_body_mb = 8, threads = 0, breadth = 0;
+  bool quiet = false, exact = false;
 };
 
 Runner setup(CLI::App& cmd) {
@@ -39,6 +39,11 @@ Runner setup(CLI::App& cmd) {
       ->check(CLI::Range(1, 600));
   cmd.add_option("--max-k", a->limits.max_k, "most results one query may ask for")->capture_default_str();
   cmd.add_option("--threads", a->threads, "compute threads (0: all cores)")->capture_default_str();
+  cmd.add_flag("--exact", a->exact, "exact search even when the index has an approximate one");
+  cmd.add_option("--nprobe,--ef-search", a->breadth,
+                 "approximate index: lists scanned (ivf) or beam width (hnsw) per query (0: as built)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd.add_flag("--quiet", a->quiet, "no line per request on stderr");
   return [a] {
     apply_thread_count(a->threads);
@@ -64,7 +69,10 @@ Runner setup(CLI::App& cmd) {
         fail("{}/index.json names no model: give --model", a->index);
       model = meta["model"].get<std::string>();
     }
+    serve::ApproximatePair approximate;
+    if (!a->exact) approximate = serve::load_approximate(index, a->breadth);
     serve::SearchService service(std::move(index), std::make_unique<serve::UnimoEncoder>(model, eo), a->limits);
+    service.use_approximate(std::move(approximate));
     serve::SearchServer server(service, a->server);
     // SIGINT/SIGTERM: handled by one thread with sigwait (blocked everywhere else,
     // including the worker threads, which inherit this mask), which stops the server.
@@ -79,8 +87,11 @@ Runner setup(CLI::App& cmd) {
       sigwait(&signals, &sig);
       server.stop();
     });
-    const auto info = service.info();
-    std::cout << "serving " << info["images"] << " images and " << info["texts"] << " texts at http://"
+    auto info = service.info();
+    if (info.contains("approximate")) info["approximate"].erase("recall");
+    std::cout << "serving " << info["images"] << " images and " << info["texts"] << " texts ("
+              << (info.contains("approximate") ? info["approximate"].dump() : std::string("exact search"))
+              << ") at http://"
               << a->server.host << ":" << port << "/  (Ctrl-C stops)" << std::endl;
     server.run();
     // run() returned: either a signal (the waiter is done) or a failure; wake the waiter.

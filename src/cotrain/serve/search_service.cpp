@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "cotrain/core/error.h"
@@ -22,9 +23,38 @@ SearchService::SearchService(EmbeddingIndex index, std::unique_ptr<UnimoEncoder>
          encoder_->dim());
 }
 
+void SearchService::use_approximate(ApproximatePair approximate) { approximate_ = std::move(approximate); }
+
 nlohmann::json SearchService::info() const {
-  return {{"images", index_.images.size(0)}, {"texts", index_.texts.size(0)}, {"dim", index_.dim()},
-          {"model", encoder_->model_dir()},  {"max_k", limits_.max_k}, {"search", "exact"}};
+  nlohmann::json info = {{"images", index_.images.size(0)}, {"texts", index_.texts.size(0)}, {"dim", index_.dim()},
+                         {"model", encoder_->model_dir()},  {"max_k", limits_.max_k}, {"search", "exact"}};
+  if (!approximate_.empty()) {
+    const ApproximateIndex& any = approximate_.images ? *approximate_.images : *approximate_.texts;
+    info["search"] = any.options().kind;
+    info["approximate"] = any.describe();
+    if (index_.meta.contains("approximate") && index_.meta["approximate"].contains("recall"))
+      info["approximate"]["recall"] = index_.meta["approximate"]["recall"];
+  }
+  return info;
+}
+
+std::vector<Hit> SearchService::rank(const at::Tensor& matrix, const ApproximateIndex* approximate,
+                                     const at::Tensor& q, int64_t k) const {
+  if (!approximate) return exact_search(matrix, q, k);
+  auto hits = approximate->search(q, k);
+  if (hits.empty()) return hits;
+  // The exact score of each candidate, so that scores and the order among the
+  // candidates are those exact search gives (the index only chose the candidates).
+  std::vector<int64_t> ids;
+  for (const auto& h : hits) ids.push_back(h.index);
+  at::Tensor rows = matrix.index_select(0, at::tensor(ids, at::kLong));
+  at::Tensor scores = at::mv(rows, q.to(matrix.scalar_type()).reshape({-1})).contiguous();
+  const float* s = scores.data_ptr<float>();
+  for (size_t i = 0; i < hits.size(); ++i) hits[i].score = static_cast<double>(s[i]);
+  std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+    return a.score > b.score || (a.score == b.score && a.index < b.index);
+  });
+  return hits;
 }
 
 void SearchService::check_k(int64_t k) const {
@@ -63,7 +93,8 @@ at::Tensor SearchService::encode_query_image(const std::string& bytes) {
 
 nlohmann::json SearchService::answer(const char* mode, nlohmann::json query, const at::Tensor& q, bool images,
                                      int64_t k, double started_ms) {
-  const auto hits = exact_search(images ? index_.images : index_.texts, q, k);
+  const ApproximateIndex* approximate = images ? approximate_.images.get() : approximate_.texts.get();
+  const auto hits = rank(images ? index_.images : index_.texts, approximate, q, k);
   nlohmann::json results = nlohmann::json::array();
   for (size_t r = 0; r < hits.size(); ++r) {
     const auto& h = hits[r];
@@ -80,7 +111,11 @@ nlohmann::json SearchService::answer(const char* mode, nlohmann::json query, con
     }
     results.push_back(std::move(item));
   }
-  return {{"mode", mode}, {"query", std::move(query)}, {"k", k}, {"took_ms", now_ms() - started_ms},
+  return {{"mode", mode},
+          {"query", std::move(query)},
+          {"k", k},
+          {"took_ms", now_ms() - started_ms},
+          {"search", approximate ? approximate->options().kind : std::string("exact")},
           {"results", std::move(results)}};
 }
 
