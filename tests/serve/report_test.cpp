@@ -1,18 +1,29 @@
 // `cotrain report`: the page built from synthetic run folders. Charts are checked
 // point by point against the metrics (each polyline must be an exact linear image of
 // the data, inside the plot area), malformed metrics lines are named by number, and
-// the page renders in headless Chromium (screenshot kept in test-artifacts/).
+// the page renders in headless Chromium (screenshot kept in test-artifacts/). With
+// --gallery-data, a tiny UNIMO run and a tiny ViLBERT run get a retrieval gallery
+// (UNIMO's ranking checked against the search service's independent encoder) and
+// UNIMO an embedding projection; that page renders too (second screenshot).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <regex>
 
+#include <nlohmann/json.hpp>
+#include <torch/utils.h>
+
 #include "cotrain/core/error.h"
 #include "cotrain/eval/report_html.h"
 #include "cotrain/eval/report_run.h"
 #include "cotrain/eval/report_svg.h"
+#include "cotrain/models/vilbert/vilbert.h"
+#include "cotrain/models/vilbert/vilbert_weights.h"
+#include "cotrain/models/weights.h"
 #include "serve/chromium.h"
+#include "serve/running_server.h"
+#include "serve/serve_fixture.h"
 #include "support/support.h"
 
 using cotrain::testing::read_file;
@@ -300,4 +311,189 @@ TEST(Report, RendersInHeadlessChromium) {
   // The curves are drawn: pixels in the two runs' colours (#4e79a7, #f28e2b).
   EXPECT_GT(cotrain::serve_test::count_pixels_near(png, 0x4e, 0x79, 0xa7, 12), 200);
   EXPECT_GT(cotrain::serve_test::count_pixels_near(png, 0xf2, 0x8e, 0x2b, 12), 100);
+}
+
+namespace {
+
+// Copies every file of a model folder into the run's latest checkpoint, so that the
+// run folder resolves to that model (as a trained run would).
+void put_model_in_run(const std::string& model_dir, const std::string& run_dir) {
+  for (const auto& e : std::filesystem::directory_iterator(model_dir))
+    if (e.is_regular_file())
+      std::filesystem::copy_file(e.path(), run_dir + "/checkpoints/update-0000040/" + e.path().filename().string(),
+                                 std::filesystem::copy_options::overwrite_existing);
+}
+
+// A random ViLBERT as tiny as the serve fixture's UNIMO, taking its 12-d grid regions.
+void write_tiny_vilbert(const std::string& dir, const std::string& vocab_file) {
+  cotrain::ModelConfig text;
+  text.vocab_size = 21;
+  text.hidden_size = 16;
+  text.num_hidden_layers = 1;
+  text.num_attention_heads = 2;
+  text.intermediate_size = 32;
+  text.max_position_embeddings = 32;
+  text.initializer_range = 0.5;
+  cotrain::VilbertConfig v;
+  v.v_feature_size = 12;
+  v.v_target_size = 5;
+  v.v_hidden_size = 8;
+  v.v_num_hidden_layers = 1;
+  v.v_num_attention_heads = 2;
+  v.v_intermediate_size = 8;
+  v.bi_hidden_size = 8;
+  v.bi_num_attention_heads = 2;
+  v.t_biattention_id = {0};
+  v.v_biattention_id = {0};
+  torch::manual_seed(3);
+  cotrain::models::VilbertForPretraining model(text, v);
+  cotrain::models::write_vilbert_folder(dir, text, v, cotrain::models::weights_of(*model));
+  std::filesystem::copy_file(vocab_file, dir + "/vocab.txt", std::filesystem::copy_options::overwrite_existing);
+}
+
+struct GalleryPage {
+  cotrain::serve_test::Collection collection;
+  std::string unimo_run, vilbert_run, text_run, captions, out, output;
+};
+
+// Three runs (UNIMO, ViLBERT, a text-only one) and a captions file of the fixture's
+// six images, one caption each; `cotrain report --gallery-data` over them.
+GalleryPage gallery_page(const std::string& name) {
+  GalleryPage g;
+  g.collection = cotrain::serve_test::make_collection(name);
+  const std::string root = g.collection.root;
+  g.unimo_run = write_run(root + "/unimo", synthetic_metrics());
+  put_model_in_run(g.collection.model, g.unimo_run);
+  g.vilbert_run = write_run(root + "/vilbert", "{\"update\": 10, \"loss\": 8}\n{\"update\": 40, \"loss\": 4}\n");
+  write_tiny_vilbert(root + "/vilbert-model", root + "/vocab.txt");
+  put_model_in_run(root + "/vilbert-model", g.vilbert_run);
+  g.text_run = write_run(root + "/text-only", "{\"update\": 10, \"loss\": 5}\n");  // progress.json, no model
+  const std::vector<std::string> captions = {"a blue square", "a green circle", "a red heart",
+                                             "a yellow dog", "a cat", "smiling face with tears of joy"};
+  std::string jsonl;
+  for (size_t i = 0; i < g.collection.image_names.size(); ++i)
+    jsonl += nlohmann::json{{"image", "images/" + g.collection.image_names[i]},
+                            {"image_id", g.collection.image_names[i]},
+                            {"caption", captions[i]}}.dump() + "\n";
+  g.captions = root + "/captions.jsonl";
+  write_file(g.captions, jsonl);
+  g.out = root + "/report.html";
+  auto r = run_cotrain({"report", g.unimo_run, g.vilbert_run, g.text_run, "--out", g.out, "--gallery-data", g.captions,
+                        "--gallery-queries", "3", "--gallery-top", "4", "--gallery-size", "16", "--gallery-grid", "2",
+                        "--gallery-pool", "2", "--title", "gallery test"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  g.output = r.output;
+  return g;
+}
+
+struct Hit {
+  int rank;
+  bool match;
+  std::string src, key;
+  double score;
+};
+
+std::vector<std::vector<Hit>> gallery_hits(const std::string& html, const std::string& run) {
+  const size_t a = html.find("<section class=\"gallery\" data-run=\"" + run + "\"");
+  if (a == std::string::npos) return {};
+  const std::string section = html.substr(a, html.find("</section>", a) - a);
+  std::vector<std::vector<Hit>> queries;
+  std::regex hit_re("<figure class=\"hit[^\"]*\" data-rank=\"(\\d+)\" data-match=\"(\\d)\"><img src=\"([^\"]+)\" "
+                    "alt=\"([^\"]+)\"[^>]*><figcaption>\\d+\\. [^<]*<br><span class=\"score\">(-?[0-9.]+)</span>");
+  for (size_t q = section.find("<div class=\"gallery-query\">"); q != std::string::npos;
+       q = section.find("<div class=\"gallery-query\">", q + 1)) {
+    const size_t end = section.find("<div class=\"gallery-query\">", q + 1);
+    const std::string block = section.substr(q, end == std::string::npos ? std::string::npos : end - q);
+    std::vector<Hit> hits;
+    for (std::sregex_iterator it(block.begin(), block.end(), hit_re), e; it != e; ++it)
+      hits.push_back({std::stoi((*it)[1]), (*it)[2] == "1", (*it)[3], (*it)[4], std::stod((*it)[5])});
+    queries.push_back(hits);
+  }
+  return queries;
+}
+
+}  // namespace
+
+TEST(Report, GalleryRanksImagesAsTheModelsDo) {
+  const GalleryPage g = gallery_page("report-gallery");
+  const std::string html = read_file(g.out);
+  EXPECT_NE(g.output.find("report: text-only: no gallery"), std::string::npos) << g.output;
+  EXPECT_NE(g.output.find("report: unimo: gallery of 3 queries over 6 images, projection of 6 pairs"), std::string::npos)
+      << g.output;
+
+  // UNIMO: queries are the captions of images 0, 2 and 4; each lists 4 images, best
+  // first, ranked exactly as the search service (serve/unimo_encoder, a separate
+  // encoding path) ranks them for the same text.
+  const auto unimo = gallery_hits(html, "unimo");
+  ASSERT_EQ(unimo.size(), 3u);
+  cotrain::serve_test::RunningServer server(g.collection);
+  const std::vector<std::string> queries = {"a blue square", "a red heart", "a cat"};
+  for (size_t q = 0; q < 3; ++q) {
+    EXPECT_NE(html.find("<b>“" + queries[q] + "”</b>"), std::string::npos) << queries[q];
+    const auto expected = server.service().text_to_images(queries[q], 4)["results"];
+    ASSERT_EQ(unimo[q].size(), 4u);
+    for (size_t r = 0; r < 4; ++r) {
+      EXPECT_EQ(unimo[q][r].rank, static_cast<int>(r + 1));
+      EXPECT_EQ(unimo[q][r].key, expected[r]["id"].get<std::string>()) << queries[q] << " rank " << r + 1;
+      EXPECT_NEAR(unimo[q][r].score, expected[r]["score"].get<double>(), 1.5e-3);  // printed with 3 decimals
+      EXPECT_EQ(unimo[q][r].match, unimo[q][r].key == g.collection.image_names[2 * q]);
+      EXPECT_EQ(unimo[q][r].src.rfind("data:image/png;base64,", 0), 0u);
+    }
+  }
+  // ViLBERT: scores from the alignment head, in descending order; no projection.
+  const auto vilbert = gallery_hits(html, "vilbert");
+  ASSERT_EQ(vilbert.size(), 3u);
+  for (const auto& hits : vilbert) {
+    ASSERT_EQ(hits.size(), 4u);
+    for (size_t r = 1; r < hits.size(); ++r) EXPECT_GE(hits[r - 1].score, hits[r].score);
+  }
+  EXPECT_EQ(gallery_hits(html, "text-only").size(), 0u);
+  EXPECT_NE(html.find("vilbert model scores each image with each caption jointly"), std::string::npos);
+  EXPECT_NE(html.find("<figure class=\"projection\" data-run=\"unimo\""), std::string::npos);
+  EXPECT_EQ(html.find("<figure class=\"projection\" data-run=\"vilbert\""), std::string::npos);
+  // Self-contained still: every src is inline data, no script, no links.
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  for (size_t p = html.find("src=\""); p != std::string::npos; p = html.find("src=\"", p + 1))
+    EXPECT_EQ(html.compare(p + 5, 11, "data:image/"), 0) << html.substr(p, 40);
+  EXPECT_EQ(html.find("href="), std::string::npos);
+
+  // A gallery whose grid does not match the model: an error naming the option.
+  auto r = run_cotrain({"report", g.unimo_run, "--out", g.out + ".bad.html", "--gallery-data", g.captions});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--gallery-pool"), std::string::npos) << r.output;
+  // A caption naming a missing image: file and record.
+  write_file(g.collection.root + "/bad.jsonl", "{\"image\": \"images/blue.png\", \"caption\": \"x\"}\n"
+                                               "{\"image\": \"images/nope.png\", \"caption\": \"y\"}\n");
+  r = run_cotrain({"report", g.unimo_run, "--out", g.out + ".bad.html", "--gallery-data",
+                   g.collection.root + "/bad.jsonl", "--gallery-size", "16", "--gallery-grid", "2", "--gallery-pool", "2"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("bad.jsonl: record 2"), std::string::npos) << r.output;
+}
+
+TEST(Report, GalleryAndProjectionRenderInHeadlessChromium) {
+  const std::string chromium = cotrain::serve_test::find_chromium();
+  if (chromium.empty()) GTEST_SKIP() << "no chromium binary (Debian package 'chromium', see scripts/setup.sh)";
+  const GalleryPage g = gallery_page("report-gallery-render");
+  const std::string url = "file://" + g.out;
+  const std::string dom = cotrain::serve_test::run_chromium(url, {"--dump-dom"});
+  EXPECT_NE(dom.find("<title>gallery test</title>"), std::string::npos) << dom.substr(0, 300);
+  // Every thumbnail and the projection's points reached the DOM.
+  size_t imgs = 0, points = 0;
+  for (size_t p = dom.find("<img src=\"data:image/png;base64,"); p != std::string::npos;
+       p = dom.find("<img src=\"data:image/png;base64,", p + 1))
+    ++imgs;
+  for (size_t p = dom.find("class=\"image-point\""); p != std::string::npos; p = dom.find("class=\"image-point\"", p + 1))
+    ++points;
+  EXPECT_EQ(imgs, 24u);  // 2 runs x 3 queries x 4 images
+  EXPECT_EQ(points, 6u);
+
+  const std::string png = cotrain::serve_test::artifacts_dir() + "/report-gallery-screenshot.png";
+  std::filesystem::remove(png);
+  cotrain::serve_test::run_chromium(url, {"--screenshot=" + png, "--window-size=1280,4200"});
+  ASSERT_TRUE(std::filesystem::exists(png)) << "no screenshot";
+  // The thumbnails are drawn (the fixture's pure red and blue images), and the
+  // projection's caption squares (#d62728, a colour no chart uses).
+  EXPECT_GT(cotrain::serve_test::count_pixels_near(png, 255, 0, 0, 8), 300);
+  EXPECT_GT(cotrain::serve_test::count_pixels_near(png, 0, 0, 255, 8), 300);
+  EXPECT_GT(cotrain::serve_test::count_pixels_near(png, 0xd6, 0x27, 0x28, 6), 6 * 20);
 }

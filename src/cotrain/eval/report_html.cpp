@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "cotrain/eval/report_gallery.h"
 #include "cotrain/eval/report_svg.h"
 
 namespace cotrain::eval {
@@ -25,6 +26,11 @@ svg.chart{border:1px solid #e4e4e4;background:#fff;font-size:11px}
 svg.chart .title{font-size:13px;font-weight:600;fill:#333} svg.chart .plot-area{fill:#fcfcfc;stroke:#ccc}
 svg.chart .grid{stroke:#eee} svg.chart .tick,svg.chart .axis-label,svg.chart .legend{fill:#555}
 pre{background:#f7f7f7;border:1px solid #e4e4e4;padding:8px;font-size:12px;overflow:auto;max-height:420px}
+.gallery-query{margin:6px 0 12px} .gallery-query p{margin:2px 0}
+.hits{display:flex;flex-wrap:wrap;gap:6px} figure.hit{margin:0;padding:3px;border:2px solid #e4e4e4;width:92px;text-align:center;font-size:11px}
+figure.hit.match{border-color:#59a14f;background:#eef7ec} figure.hit img{width:64px;height:64px;object-fit:contain;display:block;margin:0 auto}
+figure.hit figcaption{overflow-wrap:anywhere} .score{color:#555} h3{font-size:15px;margin:16px 0 4px}
+svg.projection .pair-link{stroke-opacity:0.7}
 .swatch{display:inline-block;width:10px;height:10px;margin-right:5px} .muted{color:#777;font-size:12px}
 )";
 
@@ -195,6 +201,13 @@ std::string build_report_html(const std::vector<RunData>& runs, const ReportOpti
     for (const auto& k : keys) h += chart_for(runs, k);
     h += "</div>\n";
   }
+  std::vector<std::string> names;
+  std::vector<const RunGallery*> galleries;
+  for (const auto& r : runs) {
+    names.push_back(r.name);
+    galleries.push_back(r.gallery ? &*r.gallery : nullptr);
+  }
+  h += gallery_sections(names, galleries);
   h += events_section(runs);
   h += config_section(runs);
   if (!options.generated.empty())

@@ -1,8 +1,9 @@
 // The page `cotrain report` writes: one self-contained HTML file (inline CSS and
 // SVG, no script, no network) comparing one or more runs: a summary table, loss
 // curves per objective, learning rate, gradient norm, throughput, evaluation and
-// other logged metrics over updates, rollback events, the configs and where they
-// differ.
+// other logged metrics over updates, for vision-language runs given a gallery a
+// retrieval gallery and an embedding projection (report_gallery.h), rollback events,
+// the configs and where they differ.
 #pragma once
 #include <string>
 #include <vector>

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cotrain/eval/report_gallery.h"
+
 namespace cotrain::eval {
 
 // One metrics record: its update and every numeric field. A field written as null
@@ -36,6 +38,9 @@ struct RunData {
   std::string checkpoint;    // the latest checkpoint's folder, "" when none
   std::optional<double> elapsed_seconds;
   std::vector<int64_t> skipped_lines;  // malformed lines passed over (skip mode)
+  // Vision-language runs, when `cotrain report --gallery-data` was given: filled by the
+  // program (not read from the folder).
+  std::optional<RunGallery> gallery;
 };
 
 enum class BadLine { fail, skip };
