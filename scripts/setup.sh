@@ -13,6 +13,7 @@ packages=(
   python3 python3-torch python3-numpy
   jq  # examples: results tables
   libcpp-httplib-dev chromium wrk  # search service; browser tests (headless); load test
+  libfaiss-dev  # search service: approximate index (optional; exact search works without)
 )
 # npm fetches the pinned public data sets. Machines that already have Node.js from
 # elsewhere (NodeSource ships npm inside its nodejs) must not get Debian's npm,
