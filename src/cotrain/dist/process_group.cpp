@@ -124,7 +124,8 @@ void World::connect(const Rendezvous& r, std::chrono::milliseconds timeout) {
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    fail("process group set-up failed ({}): {}", impl->where, short_what(e));
+    fail("rendezvous failed ({}, connecting the Gloo process group, waited up to {:.0f} s for the other "
+         "processes): {}", impl->where, seconds, short_what(e));
   }
   impl_ = std::move(impl);
   rank_ = r.rank;
