@@ -3,7 +3,9 @@
 // counts say why each was dropped.
 #include <gtest/gtest.h>
 
+#include "cotrain/core/error.h"
 #include "cotrain/tasks/unimo_paraphrases.h"
+#include "cotrain/tasks/unimo_task.h"
 #include "cotrain/text/wordpiece.h"
 #include "support/support.h"
 
@@ -49,4 +51,14 @@ TEST(UnimoParaphrases, DropsUnkHeavyAndTheCaptionKeepsReadableOnes) {
   tasks::usable_paraphrases(*tok, "grinning face", {"smiling face with big eyes"}, 0.1, counts);
   EXPECT_EQ(counts.given, 6);
   EXPECT_EQ(counts.kept, 3);
+}
+
+TEST(UnimoParaphrases, MaxUnknownMustBeAShare) {
+  UnimoConfig u;
+  u.paraphrase_max_unknown = 1.5;
+  EXPECT_THROW(tasks::validate_unimo_config(u), Error);
+  u.paraphrase_max_unknown = -0.1;
+  EXPECT_THROW(tasks::validate_unimo_config(u), Error);
+  u.paraphrase_max_unknown = 1.0;
+  EXPECT_NO_THROW(tasks::validate_unimo_config(u));
 }
