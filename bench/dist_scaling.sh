@@ -9,7 +9,7 @@ U=${2:-40}
 B=$BUILD/bin/cotrain
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 D=$BUILD/dist-scaling
-mkdir -p "$D"
+mkdir -p "$D/runs"
 python3 - "$D" <<'PY'
 import random, sys
 d = sys.argv[1]
