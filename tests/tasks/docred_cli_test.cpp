@@ -6,31 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cotrain/eval/docred_metric.h"
+#include "cli_json.h"
 #include "erica_test_util.h"
 
 namespace ct = cotrain::testing;
 
-namespace {
-
-// The last line of the output that parses as a JSON object.
-nlohmann::json last_json(const std::string& output) {
-  std::istringstream in(output);
-  std::string line;
-  nlohmann::json found;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] != '{') continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded()) found = j;
-  }
-  return found;
-}
-
-}  // namespace
+using cotrain::testing::last_json_line;
 
 TEST(DocredCli, FinetuneThenEvalReproducesTheDevScores) {
   const std::string dir = ct::scratch_dir("docred-cli");
@@ -44,7 +29,7 @@ TEST(DocredCli, FinetuneThenEvalReproducesTheDevScores) {
                              "--set", "trainer.max_updates=6", "--set", "trainer.save_every=0",
                              "--set", "optim.lr=1e-3", "--set", "trainer.threads=1"});
   ASSERT_EQ(ft.exit_code, 0) << ft.output;
-  const nlohmann::json report = last_json(ft.output);
+  const nlohmann::json report = last_json_line(ft.output);
   ASSERT_TRUE(report.contains("dev")) << ft.output;
   ASSERT_TRUE(report["test"]["labelled"].get<bool>());
   EXPECT_EQ(report["dev"]["gold"].get<int>(), 20) << "unique facts of the fixture";
@@ -56,7 +41,7 @@ TEST(DocredCli, FinetuneThenEvalReproducesTheDevScores) {
   auto ev = ct::run_cotrain({"eval", "--task", "docred", "--model", run, "--gold", data, "--train", data,
                              "--out", preds, "--threads", "1", "--batch-size", "2"});
   ASSERT_EQ(ev.exit_code, 0) << ev.output;
-  const nlohmann::json score = last_json(ev.output);
+  const nlohmann::json score = last_json_line(ev.output);
   EXPECT_EQ(score["threshold"], report["threshold"]);
   for (const char* key : {"f1", "ign_f1", "precision", "recall", "predictions", "correct"})
     EXPECT_EQ(score[key], report["dev"][key]) << key << "\n" << ev.output << "\n" << report.dump();
@@ -68,7 +53,7 @@ TEST(DocredCli, FinetuneThenEvalReproducesTheDevScores) {
   auto none = ct::run_cotrain({"eval", "--task", "docred", "--model", run, "--gold", data, "--threshold", "1",
                                "--out", dir + "/none.json"});
   ASSERT_EQ(none.exit_code, 0) << none.output;
-  EXPECT_EQ(last_json(none.output)["predictions"].get<int>(), 0);
+  EXPECT_EQ(last_json_line(none.output)["predictions"].get<int>(), 0);
   // A folder without a head is refused with a message naming the file.
   auto bad = ct::run_cotrain({"eval", "--task", "docred", "--model", encoder, "--gold", data});
   EXPECT_EQ(bad.exit_code, 2);
@@ -83,6 +68,6 @@ TEST(DocredCli, FinetuneThenEvalReproducesTheDevScores) {
   ASSERT_EQ(l.exit_code, 0) << l.output;
   const std::string checkpoint = run + "/" + ct::read_file(run + "/latest").substr(0, ct::read_file(run + "/latest").find('\n'));
   const nlohmann::json twin = nlohmann::json::parse(ct::run_reference("docred_twin.py", {"--model", checkpoint, "--batch", batch}));
-  const double ours = last_json(l.output)["bce"].get<double>();
+  const double ours = last_json_line(l.output)["bce"].get<double>();
   EXPECT_NEAR(ours, twin["bce"].get<double>(), 1e-6 * std::abs(twin["bce"].get<double>())) << l.output;
 }

@@ -8,37 +8,25 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cotrain/core/atomic_file.h"
 #include "cotrain/data/regions_tsv.h"
 #include "cotrain/data/shards.h"
+#include "cli_json.h"
 #include "support/support.h"
+#include "vilbert_ft_test_data.h"
 
 namespace ct = cotrain::testing;
 using namespace cotrain;
 
 namespace {
 
-const char* kColours[] = {"red", "blue", "green"};
-const char* kAnimals[] = {"cat", "dog", "bird", "fish"};
-
-// Image i: 3 regions of 4-d features saying colour i%3 and animal i%4, 3 classes.
-data::Regions image(int i) {
-  data::Regions r;
-  r.image_id = "img" + std::to_string(i);
-  r.width = 20, r.height = 20, r.num_boxes = 3, r.feature_dim = 4, r.num_classes = 3;
-  for (int b = 0; b < 3; ++b) {
-    r.boxes.insert(r.boxes.end(), {float(4 * b), float(3 * b), float(4 * b + 6), float(3 * b + 8)});
-    r.features.insert(r.features.end(), {float(i % 3), float(i % 4), 0.5f * b, b == i % 3 ? 2.f : 0.f});
-    std::vector<float> p(3, 0.1f);
-    p[static_cast<size_t>((i + b) % 3)] = 0.8f;
-    r.class_probs.insert(r.class_probs.end(), p.begin(), p.end());
-  }
-  return r;
-}
+using cotrain::testing::vilbert_ft_image;
+using cotrain::testing::last_json_line;
+const auto& kColours = cotrain::testing::kFtColours;
+const auto& kAnimals = cotrain::testing::kFtAnimals;
 
 struct Fixture {
   std::string dir, vocab, store, regions;
@@ -53,7 +41,7 @@ Fixture write_fixture(const std::string& name) {
   f.store = f.dir + "/shard-00000.bin";
   data::ShardWriter w(f.store, 4, 3);
   for (int i = 0; i < 12; ++i) {
-    const uint32_t index = w.add_image(image(i));
+    const uint32_t index = w.add_image(vilbert_ft_image(i));
     data::Caption c;
     c.image_key = "img" + std::to_string(i);
     c.text = std::string("a ") + kColours[i % 3] + " " + kAnimals[i % 4] + " sits";
@@ -62,7 +50,7 @@ Fixture write_fixture(const std::string& name) {
   w.finish();
   f.regions = f.dir + "/regions.tsv";
   data::RegionsTsvWriter tsv(f.regions);
-  for (int i = 0; i < 12; ++i) tsv.write(image(i));
+  for (int i = 0; i < 12; ++i) tsv.write(vilbert_ft_image(i));
   tsv.close();
   return f;
 }
@@ -87,18 +75,6 @@ std::vector<std::string> small(std::vector<std::string> args) {
     args.push_back(s);
   }
   return short_run(args);
-}
-
-nlohmann::json last_json(const std::string& output) {
-  std::istringstream in(output);
-  std::string line;
-  nlohmann::json found;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] != '{') continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded()) found = j;
-  }
-  return found;
 }
 
 // The checkpoint folder a run's `latest` file names.
@@ -178,7 +154,7 @@ TEST(VilbertFtCli, VqaAndGroundingFinetunePrintTheirDevScores) {
                                   "--out", f.dir + "/vqa", "--set", "data.valid=" + f.dir + "/vqa.jsonl", "--set",
                                   "vilbert_ft.images=" + f.regions}));
   ASSERT_EQ(v.exit_code, 0) << v.output;
-  const nlohmann::json vr = last_json(v.output);
+  const nlohmann::json vr = last_json_line(v.output);
   ASSERT_TRUE(vr.contains("accuracy")) << v.output;
   EXPECT_EQ(vr.at("questions").get<int>(), 12);
   EXPECT_GE(vr.at("accuracy").get<double>(), 0.0);
@@ -189,7 +165,7 @@ TEST(VilbertFtCli, VqaAndGroundingFinetunePrintTheirDevScores) {
                                   f.dir + "/grounding.jsonl", "--out", f.dir + "/grounding", "--set",
                                   "data.valid=" + f.dir + "/grounding.jsonl", "--set", "vilbert_ft.images=" + f.store}));
   ASSERT_EQ(g.exit_code, 0) << g.output;
-  const nlohmann::json gr = last_json(g.output);
+  const nlohmann::json gr = last_json_line(g.output);
   ASSERT_TRUE(gr.contains("accuracy")) << g.output;
   EXPECT_EQ(gr.at("expressions").get<int>(), 12);
 

@@ -19,28 +19,15 @@
 #include "cotrain/tasks/vilbert_task.h"
 #include "cotrain/train/adamw.h"
 #include "support/support.h"
+#include "vilbert_ft_test_data.h"
 
 using namespace cotrain;
 
 namespace {
 
-const char* kColours[] = {"red", "blue", "green"};
-const char* kAnimals[] = {"cat", "dog", "bird", "fish"};
-
-// Image i: 3 regions; region b's feature says colour i%3 and animal i%4; boxes differ.
-data::Regions image(int i) {
-  data::Regions r;
-  r.image_id = "img" + std::to_string(i);
-  r.width = 20, r.height = 20, r.num_boxes = 3, r.feature_dim = 4, r.num_classes = 3;
-  for (int b = 0; b < 3; ++b) {
-    r.boxes.insert(r.boxes.end(), {float(4 * b), float(3 * b), float(4 * b + 6), float(3 * b + 8)});
-    r.features.insert(r.features.end(), {float(i % 3), float(i % 4), 0.5f * b, b == i % 3 ? 2.f : 0.f});
-    std::vector<float> p(3, 0.1f);
-    p[static_cast<size_t>((i + b) % 3)] = 0.8f;
-    r.class_probs.insert(r.class_probs.end(), p.begin(), p.end());
-  }
-  return r;
-}
+using cotrain::testing::vilbert_ft_image;
+const auto& kColours = cotrain::testing::kFtColours;
+const auto& kAnimals = cotrain::testing::kFtAnimals;
 
 void write_vocab(const std::string& dir) {
   write_file_atomically(dir + "/vocab.txt",
@@ -52,7 +39,7 @@ std::string write_store(const std::string& dir) {
   const std::string path = dir + "/shard-00000.bin";
   data::ShardWriter w(path, 4, 3);
   for (int i = 0; i < 12; ++i) {
-    const uint32_t index = w.add_image(image(i));
+    const uint32_t index = w.add_image(vilbert_ft_image(i));
     data::Caption c;
     c.image_key = "img" + std::to_string(i);
     c.text = std::string("a ") + kColours[i % 3] + " " + kAnimals[i % 4] + " sits";
@@ -65,7 +52,7 @@ std::string write_store(const std::string& dir) {
 std::string write_tsv(const std::string& dir) {
   const std::string path = dir + "/regions.tsv";
   data::RegionsTsvWriter w(path);
-  for (int i = 0; i < 12; ++i) w.write(image(i));
+  for (int i = 0; i < 12; ++i) w.write(vilbert_ft_image(i));
   w.close();
   return path;
 }
