@@ -207,8 +207,9 @@ int64_t ApproximateIndex::rows() const { return 0; }
 
 const ApproximateOptions& ApproximateIndex::options() const { return impl_->options; }
 
-nlohmann::json ApproximateIndex::describe() const {
-  const auto& o = impl_->options;
+nlohmann::json ApproximateIndex::describe() const { return describe_options(impl_->options); }
+
+nlohmann::json ApproximateIndex::describe_options(const ApproximateOptions& o) {
   if (o.kind == "ivf") return {{"kind", "ivf"}, {"nlist", o.nlist}, {"nprobe", o.nprobe}};
   return {{"kind", "hnsw"}, {"hnsw_m", o.hnsw_m}, {"ef_construction", o.ef_construction}, {"ef_search", o.ef_search}};
 }

@@ -61,6 +61,7 @@ class ApproximateIndex {
   int64_t rows() const;
   // {"kind", "nlist", "nprobe"} or {"kind", "hnsw_m", "ef_construction", "ef_search"}.
   nlohmann::json describe() const;
+  static nlohmann::json describe_options(const ApproximateOptions& options);
   const ApproximateOptions& options() const;
 
   struct Impl;

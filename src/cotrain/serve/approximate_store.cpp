@@ -131,7 +131,7 @@ nlohmann::json add_approximate_index(const std::string& dir, const ApproximateOp
   meta.erase("approximate");  // an index.json naming files that are being replaced is never left behind
   write_file_atomically(join_path(dir, "index.json"), meta.dump(2) + "\n");
 
-  nlohmann::json section;
+  nlohmann::json section;  // filled in last
   nlohmann::json files = nlohmann::json::object(), recall = nlohmann::json::object();
   for (const char* side : {"images", "texts"}) {
     const at::Tensor& rows = std::string(side) == "images" ? index.images : index.texts;
@@ -145,9 +145,8 @@ nlohmann::json add_approximate_index(const std::string& dir, const ApproximateOp
     const std::string path = join_path(dir, file), temp = path + ".tmp";
     built->save(temp);
     if (std::rename(temp.c_str(), path.c_str()) != 0) fail("{}: cannot rename to {}", temp, path);
-    files[side] = {{"file", file}, {"sha256", train::sha256_file(path)}};
-    section = built->describe();  // the same resolved settings for both sides but nlist
-    if (options.kind == "ivf") section[std::string("nlist_") + side] = built->options().nlist;
+    // The settings as resolved for this side (automatic nlist and nprobe depend on its size).
+    files[side] = {{"file", file}, {"sha256", train::sha256_file(path)}, {"built", built->describe()}};
     if (recall_count > 0) {
       auto m = measure_recall(rows, *built, recall_queries(rows, other, recall_count), 10);
       recall[side] = m.to_json();
@@ -159,12 +158,8 @@ nlohmann::json add_approximate_index(const std::string& dir, const ApproximateOp
     }
   }
   if (files.empty()) fail("{}: the index is empty: nothing to build an approximate index over", dir);
-  section["kind"] = options.kind;
-  if (options.kind == "ivf") {
-    // nlist is per side (each has its own automatic count); nprobe as asked (0: automatic).
-    section["nlist"] = options.nlist;
-    section["nprobe"] = options.nprobe;
-  }
+  // The settings as asked (0: automatic), which `cotrain serve` resolves per side again.
+  section = ApproximateIndex::describe_options(options);
   section["files"] = files;
   section["recall"] = recall;
   meta["approximate"] = section;

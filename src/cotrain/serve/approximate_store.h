@@ -2,8 +2,9 @@
 // `cotrain index --approximate ivf|hnsw` and loaded by `cotrain serve`:
 //   INDEX/images.faiss, INDEX/texts.faiss   (faiss's own format; only for a
 //                                            non-empty side)
-//   index.json "approximate": {"kind", the settings (approximate_index.h),
-//     "files": {"images": {"file": "images.faiss", "sha256": HEX}, ...},
+//   index.json "approximate": {"kind", the settings as asked (approximate_index.h),
+//     "files": {"images": {"file": "images.faiss", "sha256": HEX, "built": the
+//               settings as resolved for that side}, ...},
 //     "recall": {"images": measurement, "texts": measurement}}
 // The checksum is checked before faiss reads a file (faiss's reader trusts its
 // input), and index.json is rewritten last, so an interrupted build leaves the exact
