@@ -21,6 +21,7 @@
 #include "cotrain/objectives/span_masking.h"
 #include "cotrain/tasks/unimo_losses.h"
 #include "cotrain/tasks/unimo_paraphrases.h"
+#include "cotrain/tasks/unimo_shard.h"
 #include "cotrain/train/trainer.h"
 
 namespace cotrain::tasks {
@@ -450,12 +451,22 @@ std::vector<train::NamedParameter> UnimoTask::parameters() {
   return params;
 }
 
+void UnimoTask::set_data_shard(int64_t rank, int64_t world_size) {
+  if (config_.trainer.batch_size % world_size != 0)
+    fail("trainer.batch_size ({}) must be a multiple of the number of processes ({}): it is the global batch, "
+         "split evenly over the processes", config_.trainer.batch_size, world_size);
+  shard_rank_ = rank;
+  shard_count_ = world_size;
+}
+
 train::LossTerms UnimoTask::next_loss(Rng& rng) {
   UnimoBatch batch = next_batch(rng);
-  UnimoLossOutput out = unimo_losses(*model_.model, batch, config_.unimo);
+  const bool shared = shard_count_ > 1;
+  UnimoLossOutput out = shared ? unimo_losses_shared(*model_.model, batch, config_.unimo, shard_rank_, shard_count_)
+                               : unimo_losses(*model_.model, batch, config_.unimo);
   train::LossTerms losses;
   for (auto& [name, t] : out.terms) losses.terms[name] = name == "total" ? t : t.detach();
-  losses.samples = batch.examples;
+  losses.samples = shared ? unimo_local_batch(batch, shard_rank_, shard_count_).examples : batch.examples;
   losses.tokens = out.tokens;
   return losses;
 }

@@ -22,18 +22,21 @@
 #include "cotrain/tasks/unimo_batch.h"
 #include "cotrain/tasks/unimo_rewriter.h"
 #include "cotrain/tasks/unimo_tfidf.h"
+#include "cotrain/train/data_parallel.h"
 #include "cotrain/train/task.h"
 
 namespace cotrain::tasks {
 
-class UnimoTask : public train::TrainTask {
+class UnimoTask : public train::TrainTask, public train::DataParallelTask {
  public:
   UnimoTask(const Config& config, models::UnimoFolder model);
   std::string name() const override { return "unimo"; }
   torch::nn::Module& module() override { return *model_.model; }
   std::vector<train::NamedParameter> parameters() override;
   train::LossTerms next_loss(Rng& rng) override;
+  // The global micro-batch, the same on every rank (unimo_shard.h splits it).
   UnimoBatch next_batch(Rng& rng);
+  void set_data_shard(int64_t rank, int64_t world_size) override;
   nlohmann::json data_state() const override;
   void restore_data_state(const nlohmann::json& state) override;
   void save_model(const std::string& dir) override;
@@ -82,6 +85,7 @@ class UnimoTask : public train::TrainTask {
   CaptionRewriter rewriter_;
   int64_t feature_dim_ = 0, num_classes_ = 0;
   data::EpochOrder order_{{}, 0, 0};  // which pair comes next (set once the data is read)
+  int64_t shard_rank_ = 0, shard_count_ = 1;  // several processes (unimo_shard.h)
 };
 
 std::unique_ptr<train::TrainTask> make_unimo_task(Config& config, const TaskInputs& inputs);

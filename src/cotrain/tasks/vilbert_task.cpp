@@ -73,10 +73,60 @@ VilbertBatch VilbertTask::next_batch(Rng& rng) {
   return collate_vilbert_batch(captions, images, *tokenizer_, config_.data.mask_prob, config_.vilbert, rng);
 }
 
+void VilbertTask::set_data_shard(int64_t rank, int64_t world_size) {
+  if (config_.trainer.batch_size % world_size != 0)
+    fail("trainer.batch_size ({}) must be a multiple of the number of processes ({}): it is the global batch, "
+         "split evenly over the processes", config_.trainer.batch_size, world_size);
+  shard_rank_ = rank;
+  shard_count_ = world_size;
+}
+
+VilbertBatch vilbert_local_batch(const VilbertBatch& global, int64_t rank, int64_t world) {
+  const int64_t B = global.input_ids.size(0);
+  if (B < world) fail("vilbert: a micro-batch of {} rows cannot be split over {} processes", B, world);
+  at::Tensor rows = at::arange(rank, B, world, at::kLong);
+  VilbertBatch local;
+  local.input_ids = global.input_ids.index_select(0, rows);
+  local.token_type_ids = global.token_type_ids.index_select(0, rows);
+  local.attention_mask = global.attention_mask.index_select(0, rows);
+  local.mlm_labels = global.mlm_labels.index_select(0, rows);
+  local.features = global.features.index_select(0, rows);
+  local.locations = global.locations.index_select(0, rows);
+  local.image_mask = global.image_mask.index_select(0, rows);
+  local.region_masked = global.region_masked.index_select(0, rows);
+  local.region_targets = global.region_targets.index_select(0, rows);
+  local.alignment_labels = global.alignment_labels.index_select(0, rows);
+  return local;
+}
+
+VilbertLosses vilbert_losses_shared(models::VilbertForPretrainingImpl& model, const VilbertBatch& global,
+                                    const VilbertConfig& config, int64_t rank, int64_t world) {
+  // The alignment negatives were drawn while building the global batch (one
+  // process's order), so slicing rows after the swap keeps them.
+  const VilbertBatch local = vilbert_local_batch(global, rank, world);
+  VilbertLosses l = vilbert_losses(run_vilbert(model, local), local, config);  // local means
+  auto share = [](const at::Tensor& mean, double local_count, double global_count) {
+    return local_count == 0 || global_count == 0 ? mean * 0.0 : mean * (local_count / global_count);
+  };
+  auto masked_tokens = [](const VilbertBatch& b) { return b.mlm_labels.ne(-100).sum().item<double>(); };
+  auto masked_regions = [](const VilbertBatch& b) { return b.region_masked.ne(0).sum().item<double>(); };
+  l.mlm = share(l.mlm, masked_tokens(local), masked_tokens(global));
+  l.region = share(l.region, masked_regions(local), masked_regions(global));
+  l.alignment = share(l.alignment, static_cast<double>(local.input_ids.size(0)),
+                      static_cast<double>(global.input_ids.size(0)));
+  l.total = config.mlm_weight * l.mlm + config.region_weight * l.region + config.alignment_weight * l.alignment;
+  return l;
+}
+
 train::LossTerms VilbertTask::next_loss(Rng& rng) {
   VilbertBatch batch = next_batch(rng);
-  auto out = run_vilbert(*model_, batch);
-  VilbertLosses l = vilbert_losses(out, batch, config_.vilbert);
+  VilbertLosses l;
+  if (shard_count_ > 1) {
+    l = vilbert_losses_shared(*model_, batch, config_.vilbert, shard_rank_, shard_count_);
+    batch = vilbert_local_batch(batch, shard_rank_, shard_count_);  // for the sample and token counts
+  } else {
+    l = vilbert_losses(run_vilbert(*model_, batch), batch, config_.vilbert);
+  }
   train::LossTerms terms;
   terms.terms["total"] = l.total;
   terms.terms["mlm"] = l.mlm.detach();
