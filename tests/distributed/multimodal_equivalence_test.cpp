@@ -7,6 +7,7 @@
 //     and pair rows split over the ranks;
 //   - ViLBERT, whose alignment negatives (swapped captions) are drawn over the
 //     global batch before it is split.
+// Fine-tuning tasks still refuse several processes.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -41,12 +42,13 @@ data::Regions regions(const std::string& id, int64_t n, int64_t dim, int64_t cla
   return r;
 }
 
-// The two runs' weights, losses and gradient norms; prints the difference.
-void expect_equivalent(const std::string& task, const std::string& dir, const std::vector<std::string>& keys) {
+// The runs' weights, losses and gradient norms; prints the difference.
+void expect_equivalent(const std::string& task, int nproc, const std::string& dir,
+                       const std::vector<std::string>& keys) {
   const double diff = max_weight_diff(dir + "/one", dir + "/two");
   const double moved = max_weight_change(dir + "/one");
-  std::printf("[ %s ] 2 processes vs 1: weights max |diff| %.3g after 4 updates (weights moved up to %.3g)\n",
-              task.c_str(), diff, moved);
+  std::printf("[ %s ] %d processes vs 1: weights max |diff| %.3g after 4 updates (weights moved up to %.3g)\n",
+              task.c_str(), nproc, diff, moved);
   EXPECT_LT(diff, 1e-5);
   EXPECT_GT(moved, 1e-3);
   expect_same_records(dir + "/one", dir + "/two", keys);
@@ -60,10 +62,8 @@ std::vector<std::string> with_sets(std::vector<std::string> args, const std::vec
   return args;
 }
 
-}  // namespace
-
-TEST(DataParallel, TwoProcessesEqualOneForUnimo) {
-  const std::string dir = scratch_dir("dist-unimo");
+// One process against `nproc` processes on the same UNIMO data and settings.
+void check_unimo(const std::string& dir, int nproc, const std::vector<std::string>& batch_sets) {
   std::filesystem::create_directories(dir + "/pairs");
   {
     data::ShardWriter w(dir + "/pairs/shard-00000.bin", 6, 3);
@@ -92,25 +92,42 @@ TEST(DataParallel, TwoProcessesEqualOneForUnimo) {
   write_file(dir + "/lexicons/test.txt", "red | blue | green\nsmiling | frowning\ndark skin tone | light skin tone\n");
   write_file(dir + "/texts.txt", "a red heart\nthe dog\ngrinning face with big eyes on a cat\nthe green face\n");
   auto args = [&](const std::string& out) {
-    return with_sets({"pretrain", "--task", "unimo", "--data", dir + "/pairs", "--vocab", dir + "/vocab.txt", "--out",
+    return with_sets(with_sets({"pretrain", "--task", "unimo", "--data", dir + "/pairs", "--vocab", dir + "/vocab.txt", "--out",
                       out},
                      {"model.hidden_size=16", "model.num_hidden_layers=1", "model.num_attention_heads=2",
                       "model.intermediate_size=32", "model.max_position_embeddings=24", "model.hidden_dropout_prob=0",
-                      "model.attention_probs_dropout_prob=0", "data.max_length=12", "trainer.batch_size=8",
+                      "model.attention_probs_dropout_prob=0", "data.max_length=12",
                       "trainer.max_updates=4", "trainer.save_every=1", "trainer.keep_checkpoints=10",
                       "trainer.display_every=1", "trainer.threads=1", "trainer.seed=3", "optim.lr=1e-3",
                       "unimo.lexicons=" + dir + "/lexicons", "unimo.text_corpus=" + dir + "/texts.txt",
-                      "unimo.text_ratio=0.25", "unimo.image_ratio=0.25", "unimo.paraphrase_positives=1",
+                      "unimo.paraphrase_positives=1",
                       "unimo.retrieval_positives=1", "unimo.retrieval_threshold=-1", "unimo.rewrite_negatives=2",
-                      "unimo.tfidf_negatives=1", "unimo.learn_temperature=true"});
+                      "unimo.tfidf_negatives=1", "unimo.learn_temperature=true"}),
+                     batch_sets);
   };
   auto one = run_cotrain(args(dir + "/one"));
   ASSERT_EQ(one.exit_code, 0) << one.output;
-  auto two = run_cotrain(launched(2, args(dir + "/two")));
+  auto two = run_cotrain(launched(nproc, args(dir + "/two")));
   ASSERT_EQ(two.exit_code, 0) << two.output;
-  expect_equivalent("unimo", dir, {"loss", "loss/mlm", "loss/mrm_reg", "loss/mrm_cls", "loss/cmcl", "grad_norm"});
+  expect_equivalent("unimo", nproc, dir,
+                    {"loss", "loss/mlm", "loss/mrm_reg", "loss/mrm_cls", "loss/cmcl", "grad_norm"});
   // CMCL really contributes (the learned logit_scale is among the weights compared).
   EXPECT_GT(records_of(dir + "/one").by_update.at(1).at("loss/cmcl").get<double>(), 0.1);
+}
+
+}  // namespace
+
+TEST(DataParallel, TwoProcessesEqualOneForUnimo) {
+  // 2 text-only, 2 image-only and 4 pair rows: each rank gets 1, 1 and 2.
+  check_unimo(scratch_dir("dist-unimo"), 2,
+              {"trainer.batch_size=8", "unimo.text_ratio=0.25", "unimo.image_ratio=0.25"});
+}
+
+TEST(DataParallel, ThreeProcessesEqualOneForUnimoWithUnevenParts) {
+  // 2 text-only, 1 image-only and 6 pair rows over 3 ranks: ranks without a text-only
+  // or image-only row, and CMCL image / text counts that differ between ranks.
+  check_unimo(scratch_dir("dist-unimo3"), 3,
+              {"trainer.batch_size=9", "unimo.text_ratio=0.2222", "unimo.image_ratio=0.1111"});
 }
 
 TEST(DataParallel, TwoProcessesEqualOneForVilbert) {
@@ -145,5 +162,14 @@ TEST(DataParallel, TwoProcessesEqualOneForVilbert) {
   ASSERT_EQ(one.exit_code, 0) << one.output;
   auto two = run_cotrain(launched(2, args(dir + "/two")));
   ASSERT_EQ(two.exit_code, 0) << two.output;
-  expect_equivalent("vilbert", dir, {"loss", "loss/mlm", "loss/region", "loss/alignment", "grad_norm"});
+  expect_equivalent("vilbert", 2, dir, {"loss", "loss/mlm", "loss/region", "loss/alignment", "grad_norm"});
+
+  // Fine-tuning is not data-parallel: it refuses several processes, naming the task.
+  auto ft = run_cotrain(launched(2, with_sets({"finetune", "--task", "vilbert-retrieval", "--init",
+                                               latest_of(dir + "/one"), "--data", dir + "/store", "--out",
+                                               dir + "/ft"},
+                                              {"trainer.batch_size=4", "trainer.max_updates=2", "trainer.threads=1"})));
+  EXPECT_EQ(ft.exit_code, 2) << ft.output;
+  EXPECT_NE(ft.output.find("task vilbert-retrieval does not support several processes"), std::string::npos)
+      << ft.output;
 }

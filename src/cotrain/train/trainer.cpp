@@ -86,7 +86,7 @@ Trainer::Trainer(Config config, TrainTask& task, TrainerOptions options)
   if (world.distributed()) {
     auto* parallel = dynamic_cast<DataParallelTask*>(&task_);
     if (!parallel)
-      fail("task {} does not support several processes yet (supported: mlm, erica, unimo, vilbert; fine-tuning tasks run in one process)", task_.name());
+      fail("task {} does not support several processes yet (supported: mlm, erica, unimo, vilbert; run it in one process)", task_.name());
     parallel->set_data_shard(world.rank(), world.size());
     std::vector<at::Tensor> params;
     for (const auto& p : optimizer_->parameters()) params.push_back(p.param);
