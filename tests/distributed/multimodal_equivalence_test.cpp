@@ -111,8 +111,16 @@ void check_unimo(const std::string& dir, int nproc, const std::vector<std::strin
   ASSERT_EQ(two.exit_code, 0) << two.output;
   expect_equivalent("unimo", nproc, dir,
                     {"loss", "loss/mlm", "loss/mrm_reg", "loss/mrm_cls", "loss/cmcl", "grad_norm"});
-  // CMCL really contributes (the learned logit_scale is among the weights compared).
+  // CMCL really contributes, and the learned temperature moves (so the weights
+  // compared above check that its gradient adds up over the ranks).
   EXPECT_GT(records_of(dir + "/one").by_update.at(1).at("loss/cmcl").get<double>(), 0.1);
+  auto scale_of = [](const std::string& folder) {
+    return io::load_safetensors(folder + "/model.safetensors").tensors.at("logit_scale").item<double>();
+  };
+  const double scale_moved =
+      std::abs(scale_of(latest_of(dir + "/one")) - scale_of(dir + "/one/checkpoints/update-0000001"));
+  std::printf("[ unimo ] logit_scale moved %.3g after update 1\n", scale_moved);
+  EXPECT_GT(scale_moved, 1e-4);
 }
 
 }  // namespace
