@@ -177,14 +177,7 @@ std::string projection_svg(const ProjectionPlot& plot, const Projection2D& proje
   // Colours outside the run palette (report_svg.cpp), so the two never read as runs.
   const std::string image_color = "#1f77b4", text_color = "#d62728";
 
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart projection\" width=\"{}\" height=\"{}\" "
-      "viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">\n",
-      W, H, W, H, xml_escape(plot.title));
-  svg += fmt::format("<text class=\"title\" x=\"{}\" y=\"16\" text-anchor=\"middle\">{}</text>\n", W / 2,
-                     xml_escape(plot.title));
-  svg += fmt::format("<rect class=\"plot-area\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\"/>\n", left,
-                     top, right - left, bottom - top);
+  std::string svg = svg_chart_open("chart projection", W, H, plot.title, left, top, right, bottom);
   // Axes through the centroid (the origin of the centred coordinates).
   svg += fmt::format("<line class=\"grid\" x1=\"{:.2f}\" y1=\"{:.2f}\" x2=\"{:.2f}\" y2=\"{:.2f}\"/>\n", left, py(0),
                      right, py(0));

@@ -73,6 +73,19 @@ std::string format_tick(double v) {
   return fmt::format("{:.2g}", v);
 }
 
+std::string svg_chart_open(const std::string& css_class, int width, int height, const std::string& title,
+                           double left, double top, double right, double bottom) {
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"{}\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "role=\"img\" aria-label=\"{}\">\n",
+      css_class, width, height, width, height, xml_escape(title));
+  svg += fmt::format("<text class=\"title\" x=\"{}\" y=\"16\" text-anchor=\"middle\">{}</text>\n", width / 2,
+                     xml_escape(title));
+  svg += fmt::format("<rect class=\"plot-area\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\"/>\n", left,
+                     top, right - left, bottom - top);
+  return svg;
+}
+
 std::string line_chart_svg(const ChartSpec& spec, const std::vector<ChartSeries>& series) {
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
   for (const auto& s : series)
@@ -87,14 +100,7 @@ std::string line_chart_svg(const ChartSpec& spec, const std::vector<ChartSeries>
   // Plot area: room on the left for y labels, at the top for title and legend.
   const bool legend = series.size() > 1;
   const double left = 58, right = W - 12.0, top = legend ? 44.0 : 28.0, bottom = H - 34.0;
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
-      "role=\"img\" aria-label=\"{}\">\n",
-      W, H, W, H, xml_escape(spec.title));
-  svg += fmt::format("<text class=\"title\" x=\"{}\" y=\"16\" text-anchor=\"middle\">{}</text>\n", W / 2,
-                     xml_escape(spec.title));
-  svg += fmt::format("<rect class=\"plot-area\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\"/>\n", left,
-                     top, right - left, bottom - top);
+  std::string svg = svg_chart_open("chart", W, H, spec.title, left, top, right, bottom);
   if (!std::isfinite(x_lo)) {
     svg += fmt::format("<text class=\"empty\" x=\"{:.2f}\" y=\"{:.2f}\" text-anchor=\"middle\">no data</text>\n</svg>\n",
                        (left + right) / 2, (top + bottom) / 2);

@@ -29,6 +29,11 @@ std::vector<double> nice_ticks(double lo, double hi, int target = 5);
 // Compact label for a tick or value: 0.0005 -> "5e-04", 12000 -> "12000", 0.25 -> "0.25".
 std::string format_tick(double v);
 
+// The opening of a chart: <svg> of class `css_class` with its title and the plot-area
+// rectangle from (left, top) to (right, bottom); the caller adds content and "</svg>".
+std::string svg_chart_open(const std::string& css_class, int width, int height, const std::string& title,
+                           double left, double top, double right, double bottom);
+
 // The chart; a chart without any finite point says "no data".
 std::string line_chart_svg(const ChartSpec& spec, const std::vector<ChartSeries>& series);
 

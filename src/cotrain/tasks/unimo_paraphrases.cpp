@@ -1,14 +1,8 @@
 #include "cotrain/tasks/unimo_paraphrases.h"
 
-namespace cotrain::tasks {
+#include "cotrain/data/distant_text.h"
 
-namespace {
-std::string lower_ascii(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-}  // namespace
+namespace cotrain::tasks {
 
 double unknown_piece_fraction(const text::Tokenizer& tokenizer, const std::string& text) {
   const std::vector<int64_t> ids = tokenizer.encode(text);
@@ -23,10 +17,10 @@ std::vector<std::string> usable_paraphrases(const text::Tokenizer& tokenizer, co
                                             const std::vector<std::string>& paraphrases, double max_unknown,
                                             ParaphraseCounts& counts) {
   std::vector<std::string> kept;
-  const std::string own = lower_ascii(caption);
+  const std::string own = data::ascii_lower(caption);
   for (const auto& p : paraphrases) {
     ++counts.given;
-    if (lower_ascii(p) == own) {
+    if (data::ascii_lower(p) == own) {
       ++counts.same;
     } else if (unknown_piece_fraction(tokenizer, p) > max_unknown) {
       ++counts.unknown;

@@ -1,3 +1,4 @@
+#include "cotrain/data/distant_text.h"
 #include "cotrain/tasks/unimo_task.h"
 
 #include <ATen/ATen.h>
@@ -25,14 +26,6 @@
 #include "cotrain/train/trainer.h"
 
 namespace cotrain::tasks {
-
-namespace {
-std::string lower_ascii(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-}  // namespace
 
 void validate_unimo_config(const UnimoConfig& u) {
   auto check = [](bool ok, const char* key, const std::string& why) {
@@ -347,7 +340,7 @@ UnimoBatch UnimoTask::next_batch(Rng& rng) {
   std::vector<std::vector<int64_t>> extra_texts(pair_ids.size());  // per anchor: its paraphrases, retrieved texts
   auto add_text = [&](const std::string& t) {
     cm_texts.push_back(wrap_text(t));
-    cm_text_strings.push_back(lower_ascii(t));
+    cm_text_strings.push_back(data::ascii_lower(t));
     return static_cast<int64_t>(cm_texts.size()) - 1;
   };
   for (int64_t p : pair_ids) {
@@ -367,6 +360,7 @@ UnimoBatch UnimoTask::next_batch(Rng& rng) {
       c.push_back({a, extra_texts[static_cast<size_t>(a)].back(), objectives::kCmclPositive});
       paras.erase(paras.begin() + static_cast<std::ptrdiff_t>(pick));
     }
+    const std::string own = data::ascii_lower(pair.text);  // a caption is never its own neighbour
     // X_I and X_T: retrieved positives.
     if (u.retrieval_positives > 0) {
       const int64_t img = retrieve_image(pair.image);
@@ -376,7 +370,7 @@ UnimoBatch UnimoTask::next_batch(Rng& rng) {
       }
       if (text_tfidf_) {
         auto hits = text_tfidf_->search(text_tfidf_->vectorize(pair.text), u.retrieval_positives,
-                                        [&](int64_t d) { return lower_ascii(text_lines_[static_cast<size_t>(d)]) != lower_ascii(pair.text); });
+                                        [&](int64_t d) { return data::ascii_lower(text_lines_[static_cast<size_t>(d)]) != own; });
         for (const auto& h : hits)
           if (h.similarity >= u.retrieval_threshold) {
             extra_texts[static_cast<size_t>(a)].push_back(add_text(text_lines_[static_cast<size_t>(h.document)]));
@@ -388,10 +382,9 @@ UnimoBatch UnimoTask::next_batch(Rng& rng) {
     for (const auto& t : rewriter_.rewrite(pair.text, u.rewrite_negatives, rng))
       c.push_back({a, add_text(t), objectives::kCmclNegative});
     if (u.tfidf_negatives > 0) {
-      const std::string own = lower_ascii(pair.text);
       auto hits = caption_tfidf_->search(caption_tfidf_->vectorize(pair.text), u.tfidf_negatives, [&](int64_t d) {
         const PairRef& other = pairs_[static_cast<size_t>(d)];
-        return other.image_key != pair.image_key && lower_ascii(other.text) != own;
+        return other.image_key != pair.image_key && data::ascii_lower(other.text) != own;
       });
       for (const auto& h : hits)
         c.push_back({a, add_text(pairs_[static_cast<size_t>(h.document)].text), objectives::kCmclNegative});
