@@ -72,7 +72,7 @@ BenchResult time_steps(const BenchOptions& options, double flops_per_step, const
 }
 
 nlohmann::json bench_json(const BenchOptions& o, const BenchResult& r) {
-  return {{"step_ms", r.median_ms},
+  nlohmann::json j = {{"step_ms", r.median_ms},
           {"samples_per_s", r.samples_per_s},
           {"gflops", r.gflops},
           {"peak_rss_mb", r.peak_rss_mb},
@@ -82,6 +82,10 @@ nlohmann::json bench_json(const BenchOptions& o, const BenchResult& r) {
           {"threads", o.threads},
           {"gflop_per_step", r.flops_per_step / 1e9},
           {"all_step_ms", r.step_ms}};
+  if (r.params > 0) j["params"] = r.params;
+  if (r.has_loss) j["loss"] = r.loss;
+  for (const auto& [name, value] : r.loss_terms) j["loss_" + name] = value;
+  return j;
 }
 
 }  // namespace cotrain::tasks

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ struct BenchOptions {
   int64_t layers = 4, hidden = 256, heads = 4, ffn = 1024, vocab = 30522;
   int64_t seq = 128, batch = 32;
   int64_t regions = 36;        // image regions (unimo, vilbert)
+  int64_t entities = 8;        // entities per document (erica)
   int64_t steps = 10, warmup = 2;
   int64_t threads = 0;         // 0: all cores
   double mask_prob = 0.15;     // fraction of token positions predicted
@@ -30,6 +32,11 @@ struct BenchResult {
   double flops_per_step = 0;
   double peak_rss_mb = 0;
   double cpu_ms = 0;            // process CPU time (user + system) per measured step
+  // Optional, set by the task's bench after time_steps (bench_json prints them when set):
+  int64_t params = 0;           // model parameters (tied ones once); "params" when > 0
+  bool has_loss = false;
+  double loss = 0;              // total loss of the last step; "loss"
+  std::map<std::string, double> loss_terms;  // its parts; "loss_<name>"
 };
 
 // Runs `warmup` untimed then `steps` timed calls of `step` (which receives the
