@@ -6,6 +6,8 @@
 #include <limits>
 
 #include "cotrain/core/error.h"
+#include "cotrain/nn/fast_paths.h"
+#include "cotrain/nn/kernels/info_nce.h"
 
 namespace cotrain::objectives {
 
@@ -42,6 +44,12 @@ at::Tensor info_nce(const at::Tensor& queries, const at::Tensor& keys, const std
   at::Tensor q = l2_normalize(queries).index_select(0, long_tensor(query_rows));  // [N, D]
   at::Tensor k = l2_normalize(keys).index_select(0, long_tensor(key_index)).view({N, W, -1});  // [N, W, D]
   at::Tensor logits = at::bmm(k, q.unsqueeze(2)).squeeze(2) / temperature;  // [N, W]
+  if (nn::fast_paths_enabled() && nn::kernels::fused_info_nce_supports(logits)) {
+    // Column 0 the positive, used columns negatives, the rest padding: one pass.
+    std::vector<int64_t> kinds(used.size());
+    for (size_t c = 0; c < used.size(); ++c) kinds[c] = c % static_cast<size_t>(W) == 0 ? 1 : used[c] ? 2 : 0;
+    return nn::kernels::fused_info_nce(logits, at::tensor(kinds, at::kLong).view({N, W}), {});
+  }
   at::Tensor mask = at::tensor(std::vector<int64_t>(used.begin(), used.end()), at::kLong).to(device).view({N, W}).eq(0);
   logits = logits.masked_fill(mask, -std::numeric_limits<double>::infinity());
   at::Tensor per_item = at::logsumexp(logits, {1}) - logits.select(1, 0);

@@ -6,9 +6,11 @@
 #include <cmath>
 
 #include "cotrain/nn/kernels/attention.h"
+#include "cotrain/nn/kernels/bias_gelu.h"
 #include "cotrain/nn/kernels/cross_entropy.h"
 #include "cotrain/nn/kernels/dropout.h"
 #include "cotrain/nn/kernels/linear.h"
+#include "cotrain/nn/kernels/residual_layer_norm.h"
 
 namespace cotrain::models {
 
@@ -104,7 +106,10 @@ BertOutputImpl::BertOutputImpl(int64_t in, int64_t out, const ModelConfig& c) {
 }
 
 at::Tensor BertOutputImpl::forward(const at::Tensor& x, const at::Tensor& residual) {
-  return LayerNorm->forward(run_dropout(dropout, run_linear(dense, x)) + residual);
+  // Fused dropout + residual + LayerNorm, or the composition, by the fast-path switch.
+  return nn::kernels::residual_dropout_layer_norm(run_linear(dense, x), residual, LayerNorm->weight, LayerNorm->bias,
+                                                  LayerNorm->options.eps(), dropout->options.p(),
+                                                  dropout->is_training());
 }
 
 BertAttentionImpl::BertAttentionImpl(const ModelConfig& c) {
@@ -120,7 +125,10 @@ BertIntermediateImpl::BertIntermediateImpl(const ModelConfig& c) {
   dense = register_module("dense", torch::nn::Linear(c.hidden_size, c.intermediate_size));
 }
 
-at::Tensor BertIntermediateImpl::forward(const at::Tensor& x) { return at::gelu(run_linear(dense, x)); }
+// Fused linear + bias + GELU, or the composition, by the fast-path switch.
+at::Tensor BertIntermediateImpl::forward(const at::Tensor& x) {
+  return nn::kernels::linear_gelu(x, dense->weight, dense->bias);
+}
 
 BertLayerImpl::BertLayerImpl(const ModelConfig& c) {
   attention = register_module("attention", BertAttention(c));
@@ -174,7 +182,8 @@ BertLMHeadImpl::BertLMHeadImpl(const ModelConfig& c, torch::nn::Embedding tied) 
 }
 
 at::Tensor BertLMHeadImpl::forward(const at::Tensor& hidden) {
-  at::Tensor h = transform_LayerNorm->forward(at::gelu(run_linear(transform_dense, hidden)));
+  at::Tensor h = transform_LayerNorm->forward(
+      nn::kernels::linear_gelu(hidden, transform_dense->weight, transform_dense->bias));
   return nn::kernels::fast_linear(h, word_embeddings->weight, bias);
 }
 

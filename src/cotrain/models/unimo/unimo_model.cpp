@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "cotrain/core/error.h"
+#include "cotrain/nn/kernels/bias_gelu.h"
 
 namespace cotrain::models {
 
@@ -39,7 +40,7 @@ UnimoRegionHeadImpl::UnimoRegionHeadImpl(const ModelConfig& c, const UnimoGeomet
 }
 
 at::Tensor UnimoRegionHeadImpl::transform(const at::Tensor& hidden) {
-  return transform_LayerNorm->forward(at::gelu(transform_dense->forward(hidden)));
+  return transform_LayerNorm->forward(nn::kernels::linear_gelu(hidden, transform_dense->weight, transform_dense->bias));
 }
 
 at::Tensor image_token_feature(const at::Tensor& features, const at::Tensor& region_mask) {

@@ -49,6 +49,8 @@ uint64_t draw_seed() {
   return gen.get<at::CPUGeneratorImpl>()->random64();
 }
 
+uint32_t dropout_threshold(double p) { return threshold(p); }
+
 bool dropout_keeps(uint64_t seed, int64_t i, double p) {
   return rows::dropout_bits(seed, static_cast<uint32_t>(i)) >= threshold(p);
 }

@@ -18,6 +18,10 @@ uint64_t draw_seed();
 // Applying it to a gradient with the same seed is dropout's backward.
 void dropout_apply(const at::Tensor& in, at::Tensor& out, double p, uint64_t seed);
 
+// Element i is kept when dropout_bits(seed, i) >= dropout_threshold(p) (for fused
+// kernels that apply the same mask inside their own loops).
+uint32_t dropout_threshold(double p);
+
 // Whether element i is kept (exposed for the tests).
 bool dropout_keeps(uint64_t seed, int64_t i, double p);
 
