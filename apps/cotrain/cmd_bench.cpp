@@ -10,6 +10,7 @@
 #include "cotrain/nn/fast_paths.h"
 #include "cotrain/tasks/bench_mlm.h"
 #include "cotrain/tasks/bench_peak.h"
+#include "cotrain/tasks/bench_vilbert.h"
 
 namespace cotrain::app {
 namespace {
@@ -18,7 +19,7 @@ Runner setup(CLI::App& cmd) {
   auto o = std::make_shared<tasks::BenchOptions>();
   auto fast = std::make_shared<std::string>("on");
   auto bf16 = std::make_shared<std::string>("off");
-  cmd.add_option("--task", o->task, "which step to time: mlm, or peak (oneDNN matrix-product GFLOP/s)")->default_val("mlm");
+  cmd.add_option("--task", o->task, "which step to time: mlm, vilbert, or peak (oneDNN matrix-product GFLOP/s)")->default_val("mlm");
   cmd.add_option("--layers", o->layers, "Transformer layers")->default_val(4);
   cmd.add_option("--hidden", o->hidden, "hidden width")->default_val(256);
   cmd.add_option("--heads", o->heads, "attention heads")->default_val(4);
@@ -44,7 +45,10 @@ Runner setup(CLI::App& cmd) {
       "gflops counts matrix-product FLOPs only (forward x 3).\n"
       "Example (the issue-6 configuration):\n"
       "  cotrain bench --task mlm --layers 4 --hidden 256 --heads 4 --ffn 1024 --vocab 30522 \\\n"
-      "    --seq 128 --batch 32 --steps 10 --threads 2");
+      "    --seq 128 --batch 32 --steps 10 --threads 2\n"
+      "vilbert: text stream --layers/--hidden/--heads/--ffn; image stream --layers layers of width --hidden\n"
+      "  (feed-forward --hidden, the reference's narrow one); --layers co-attention layers of width --hidden,\n"
+      "  one after each text layer; --batch pairs of --seq tokens and --regions 2048-d regions (+ the IMG token).");
   return [o, fast, bf16] {
     apply_thread_count(o->threads);
     nn::set_fast_paths(*fast == "on");
@@ -58,8 +62,10 @@ Runner setup(CLI::App& cmd) {
     tasks::BenchResult result;
     if (o->task == "mlm") {
       result = tasks::bench_mlm(*o);
+    } else if (o->task == "vilbert") {
+      result = tasks::bench_vilbert(*o);
     } else {
-      fail("bench: --task {}: not implemented yet (available: mlm, peak)", o->task);
+      fail("bench: --task {}: not implemented yet (available: mlm, vilbert, peak)", o->task);
     }
     nlohmann::json j = tasks::bench_json(*o, result);
     j["fast_paths"] = *fast;
