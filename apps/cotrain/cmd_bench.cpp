@@ -10,6 +10,7 @@
 #include "cotrain/nn/fast_paths.h"
 #include "cotrain/tasks/bench_mlm.h"
 #include "cotrain/tasks/bench_peak.h"
+#include "cotrain/tasks/bench_unimo.h"
 #include "cotrain/tasks/bench_vilbert.h"
 
 namespace cotrain::app {
@@ -19,7 +20,7 @@ Runner setup(CLI::App& cmd) {
   auto o = std::make_shared<tasks::BenchOptions>();
   auto fast = std::make_shared<std::string>("on");
   auto bf16 = std::make_shared<std::string>("off");
-  cmd.add_option("--task", o->task, "which step to time: mlm, vilbert, or peak (oneDNN matrix-product GFLOP/s)")->default_val("mlm");
+  cmd.add_option("--task", o->task, "which step to time: mlm, unimo, vilbert, or peak (oneDNN matrix-product GFLOP/s)")->default_val("mlm");
   cmd.add_option("--layers", o->layers, "Transformer layers")->default_val(4);
   cmd.add_option("--hidden", o->hidden, "hidden width")->default_val(256);
   cmd.add_option("--heads", o->heads, "attention heads")->default_val(4);
@@ -49,6 +50,9 @@ Runner setup(CLI::App& cmd) {
       "vilbert: text stream --layers/--hidden/--heads/--ffn; image stream --layers layers of width --hidden\n"
       "  (feed-forward --hidden, the reference's narrow one); --layers co-attention layers of width --hidden,\n"
       "  one after each text layer; --batch pairs of --seq tokens and --regions 2048-d regions (+ the IMG token).");
+  cmd.footer(cmd.get_footer() +
+             "\nunimo: --batch image-text pairs of --seq tokens and --regions 2048-d regions (1601 classes);\n"
+             "  MLM (--mask-prob) + masked region modelling (15%) on the joint pass + CMCL with in-batch negatives.");
   return [o, fast, bf16] {
     apply_thread_count(o->threads);
     nn::set_fast_paths(*fast == "on");
@@ -62,10 +66,12 @@ Runner setup(CLI::App& cmd) {
     tasks::BenchResult result;
     if (o->task == "mlm") {
       result = tasks::bench_mlm(*o);
+    } else if (o->task == "unimo") {
+      result = tasks::bench_unimo(*o);
     } else if (o->task == "vilbert") {
       result = tasks::bench_vilbert(*o);
     } else {
-      fail("bench: --task {}: not implemented yet (available: mlm, vilbert, peak)", o->task);
+      fail("bench: --task {}: not implemented yet (available: mlm, unimo, vilbert, peak)", o->task);
     }
     nlohmann::json j = tasks::bench_json(*o, result);
     j["fast_paths"] = *fast;
