@@ -8,6 +8,7 @@
 #include "common_options.h"
 #include "cotrain/core/error.h"
 #include "cotrain/nn/fast_paths.h"
+#include "cotrain/tasks/bench_erica.h"
 #include "cotrain/tasks/bench_mlm.h"
 #include "cotrain/tasks/bench_peak.h"
 #include "cotrain/tasks/bench_unimo.h"
@@ -20,7 +21,7 @@ Runner setup(CLI::App& cmd) {
   auto o = std::make_shared<tasks::BenchOptions>();
   auto fast = std::make_shared<std::string>("on");
   auto bf16 = std::make_shared<std::string>("off");
-  cmd.add_option("--task", o->task, "which step to time: mlm, unimo, vilbert, or peak (oneDNN matrix-product GFLOP/s)")->default_val("mlm");
+  cmd.add_option("--task", o->task, "which step to time: mlm, erica, unimo, vilbert, or peak (oneDNN matrix-product GFLOP/s)")->default_val("mlm");
   cmd.add_option("--layers", o->layers, "Transformer layers")->default_val(4);
   cmd.add_option("--hidden", o->hidden, "hidden width")->default_val(256);
   cmd.add_option("--heads", o->heads, "attention heads")->default_val(4);
@@ -29,6 +30,7 @@ Runner setup(CLI::App& cmd) {
   cmd.add_option("--seq", o->seq, "tokens per sequence")->default_val(128);
   cmd.add_option("--batch", o->batch, "sequences per step")->default_val(32);
   cmd.add_option("--regions", o->regions, "image regions per example (unimo, vilbert)")->default_val(36);
+  cmd.add_option("--entities", o->entities, "entities per document, 3 mentions of 2 tokens each (erica)")->default_val(8);
   cmd.add_option("--steps", o->steps, "timed steps (the median is reported)")->default_val(10);
   cmd.add_option("--warmup", o->warmup, "untimed steps first")->default_val(2);
   cmd.add_option("--threads", o->threads, "intra-op threads (0: all cores)")->default_val(0);
@@ -51,6 +53,9 @@ Runner setup(CLI::App& cmd) {
       "  (feed-forward --hidden, the reference's narrow one); --layers co-attention layers of width --hidden,\n"
       "  one after each text layer; --batch pairs of --seq tokens and --regions 2048-d regions (+ the IMG token).");
   cmd.footer(cmd.get_footer() +
+             "\nerica: --batch rows of --seq tokens (batch/2 ED rows, the rest RD rows), --entities entities per\n"
+             "  document; MLM + entity + relation discrimination as `cotrain pretrain --task erica` sums them.");
+  cmd.footer(cmd.get_footer() +
              "\nunimo: --batch image-text pairs of --seq tokens and --regions 2048-d regions (1601 classes);\n"
              "  MLM (--mask-prob) + masked region modelling (15%) on the joint pass + CMCL with in-batch negatives.");
   return [o, fast, bf16] {
@@ -66,12 +71,14 @@ Runner setup(CLI::App& cmd) {
     tasks::BenchResult result;
     if (o->task == "mlm") {
       result = tasks::bench_mlm(*o);
+    } else if (o->task == "erica") {
+      result = tasks::bench_erica(*o);
     } else if (o->task == "unimo") {
       result = tasks::bench_unimo(*o);
     } else if (o->task == "vilbert") {
       result = tasks::bench_vilbert(*o);
     } else {
-      fail("bench: --task {}: not implemented yet (available: mlm, unimo, vilbert, peak)", o->task);
+      fail("bench: --task {}: not implemented yet (available: mlm, erica, unimo, vilbert, peak)", o->task);
     }
     nlohmann::json j = tasks::bench_json(*o, result);
     j["fast_paths"] = *fast;
