@@ -66,6 +66,7 @@ for task in $tasks; do
   done
 done
 "$cotrain" bench --task peak --threads "$threads" | sed 's/^/peak_dnnl /' > "$out/peak"
+"$cotrain" bench --task peak --threads "$threads" --bf16 on | sed 's/^/peak_dnnl_bf16 /' > "$out/peak_bf16"
 env -u OPENBLAS_CORETYPE "$py" "$here/torch_peak.py" --threads "$threads" | sed 's/^/peak_torch_unset /' >> "$out/peak"
 OPENBLAS_CORETYPE="$coretype" "$py" "$here/torch_peak.py" --threads "$threads" | sed 's/^/peak_torch_set /' >> "$out/peak"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
