@@ -28,17 +28,14 @@ round(mask_prob * maskable) masked positions per row (at least 1), specials and
 mention tokens not maskable, 80% [MASK] / 10% random / 10% kept.
 """
 import argparse
-import json
 import math
 import random
-import resource
-import statistics
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_steps import time_training_steps
 from torch_mlm import Layer
 
 MENTIONS = 3          # per entity
@@ -282,33 +279,11 @@ def main():
                             lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
     gen = torch.Generator().manual_seed(a.seed + 1)
     rng = random.Random(a.seed + 1)
-    times = []
-    cpu_start = None
-    for i in range(a.warmup + a.steps):
-        if i == a.warmup:
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            cpu_start = usage.ru_utime + usage.ru_stime
-        start = time.perf_counter()
-        batch = make_batch(a, gen, rng)
-        opt.zero_grad()
-        loss, terms = erica_loss(model, a, batch)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if i >= a.warmup:
-            times.append((time.perf_counter() - start) * 1000.0)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_ms = (usage.ru_utime + usage.ru_stime - cpu_start) * 1000.0 / a.steps
-    median = statistics.median(times)
-    print(json.dumps({"step_ms": median, "samples_per_s": a.batch / (median / 1000.0),
-                      "gflops": step_flops(a) / (median / 1000.0) / 1e9,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "cpu_ms": cpu_ms,
-                      "task": "erica", "steps": a.steps, "threads": torch.get_num_threads(),
-                      "gflop_per_step": step_flops(a) / 1e9,
-                      "params": sum(p.numel() for p in model.parameters()), "loss": float(loss),
-                      "loss_mlm": float(terms[0]), "loss_ed": float(terms[1]), "loss_rd": float(terms[2]),
-                      "all_step_ms": times}))
+    def forward():
+        loss, (mlm, ed, rd) = erica_loss(model, a, make_batch(a, gen, rng))
+        return loss, {"mlm": mlm, "ed": ed, "rd": rd}
 
+    time_training_steps(a, "erica", model, opt, forward, step_flops(a))
 
 if __name__ == "__main__":
     main()

@@ -9,15 +9,13 @@ with weight decay 0.01 except biases and LayerNorm), and the same JSON line.
 Written from the issue's description of the step, not from the C++ code.
 """
 import argparse
-import json
 import math
-import resource
-import statistics
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_steps import time_training_steps
 
 
 class SelfAttention(nn.Module):
@@ -127,30 +125,7 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
     gen = torch.Generator().manual_seed(a.seed + 1)
-    times = []
-    cpu_start = None
-    for i in range(a.warmup + a.steps):
-        if i == a.warmup:
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            cpu_start = usage.ru_utime + usage.ru_stime
-        start = time.perf_counter()
-        batch = make_batch(a, gen)
-        opt.zero_grad()
-        loss = model(*batch)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if i >= a.warmup:
-            times.append((time.perf_counter() - start) * 1000.0)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_ms = (usage.ru_utime + usage.ru_stime - cpu_start) * 1000.0 / a.steps
-    median = statistics.median(times)
-    print(json.dumps({"step_ms": median, "samples_per_s": a.batch / (median / 1000.0),
-                      "gflops": step_flops(a) / (median / 1000.0) / 1e9,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "cpu_ms": cpu_ms,
-                      "task": "mlm", "steps": a.steps, "threads": torch.get_num_threads(),
-                      "loss": float(loss), "all_step_ms": times}))
-
+    time_training_steps(a, "mlm", model, opt, lambda: (model(*make_batch(a, gen)), {}), step_flops(a))
 
 if __name__ == "__main__":
     main()

@@ -23,16 +23,13 @@ LayerNorm and the temperature). Synthetic batches as the C++ bench draws them (s
 shapes, counts and distributions; not the same numbers). Prints the same JSON line.
 """
 import argparse
-import json
 import math
-import resource
-import statistics
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_steps import time_training_steps
 from torch_mlm import Layer
 
 FEATURE_DIM = 2048  # bottom-up-attention region features
@@ -194,34 +191,7 @@ def main():
                              {"params": [p for n, p in model.named_parameters() if no_decay(n)], "weight_decay": 0.0}],
                             lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
     gen = torch.Generator().manual_seed(a.seed + 1)
-    times = []
-    cpu_start = None
-    for i in range(a.warmup + a.steps):
-        if i == a.warmup:
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            cpu_start = usage.ru_utime + usage.ru_stime
-        start = time.perf_counter()
-        batch = make_batch(a, gen)
-        opt.zero_grad()
-        loss, terms = model(*batch)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if i >= a.warmup:
-            times.append((time.perf_counter() - start) * 1000.0)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_ms = (usage.ru_utime + usage.ru_stime - cpu_start) * 1000.0 / a.steps
-    median = statistics.median(times)
-    result = {"step_ms": median, "samples_per_s": a.batch / (median / 1000.0),
-              "gflops": step_flops(a) / (median / 1000.0) / 1e9,
-              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "cpu_ms": cpu_ms,
-              "task": "unimo", "steps": a.steps, "threads": torch.get_num_threads(),
-              "gflop_per_step": step_flops(a) / 1e9, "params": sum(p.numel() for p in model.parameters()),
-              "loss": float(loss)}
-    result.update({"loss_" + name: float(value) for name, value in terms.items()})
-    result["all_step_ms"] = times
-    print(json.dumps(result))
-
+    time_training_steps(a, "unimo", model, opt, lambda: model(*make_batch(a, gen)), step_flops(a))
 
 if __name__ == "__main__":
     main()

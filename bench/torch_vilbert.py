@@ -23,16 +23,13 @@ token labels, exactly round(0.15 * batch * regions) masked regions (90% zeroed).
 Written from the spec, not from the C++ code; prints the same JSON keys.
 """
 import argparse
-import json
 import math
-import resource
-import statistics
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_steps import time_training_steps
 from torch_mlm import Layer  # the post-LayerNorm BERT layer (self-attention + feed-forward)
 
 FEATURE_DIM = 2048
@@ -240,32 +237,11 @@ def main():
                              {"params": [p for n, p in named if no_decay(n, p)], "weight_decay": 0.0}],
                             lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
     gen = torch.Generator().manual_seed(a.seed + 1)
-    times = []
-    cpu_start = None
-    for i in range(a.warmup + a.steps):
-        if i == a.warmup:
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            cpu_start = usage.ru_utime + usage.ru_stime
-        start = time.perf_counter()
-        batch = make_batch(a, gen)
-        opt.zero_grad()
-        loss, terms = model(*batch)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if i >= a.warmup:
-            times.append((time.perf_counter() - start) * 1000.0)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_ms = (usage.ru_utime + usage.ru_stime - cpu_start) * 1000.0 / a.steps
-    median = statistics.median(times)
-    print(json.dumps({"step_ms": median, "samples_per_s": a.batch / (median / 1000.0),
-                      "gflops": step_flops(a) / (median / 1000.0) / 1e9,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "cpu_ms": cpu_ms,
-                      "task": "vilbert", "steps": a.steps, "threads": torch.get_num_threads(),
-                      "gflop_per_step": step_flops(a) / 1e9, "params": sum(p.numel() for p in model.parameters()),
-                      "loss": float(loss), "loss_mlm": float(terms[0]), "loss_region": float(terms[1]),
-                      "loss_alignment": float(terms[2]), "all_step_ms": times}))
+    def forward():
+        loss, (mlm, region, alignment) = model(*make_batch(a, gen))
+        return loss, {"mlm": mlm, "region": region, "alignment": alignment}
 
+    time_training_steps(a, "vilbert", model, opt, forward, step_flops(a))
 
 if __name__ == "__main__":
     main()
