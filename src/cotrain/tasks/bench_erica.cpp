@@ -13,7 +13,7 @@
 #include "cotrain/tasks/erica_batch.h"
 #include "cotrain/tasks/erica_losses.h"
 #include "cotrain/tasks/erica_pairing.h"
-#include "cotrain/train/adamw.h"
+#include "cotrain/tasks/bench_training.h"
 
 namespace cotrain::tasks {
 
@@ -186,39 +186,16 @@ EricaBatch erica_bench_batch(const BenchOptions& o, Rng& rng) {
 BenchResult bench_erica(const BenchOptions& o) {
   validate_erica_bench_options(o);
   at::manual_seed(o.seed);
-  ModelConfig mc;
-  mc.vocab_size = o.vocab;
-  mc.hidden_size = o.hidden;
-  mc.num_hidden_layers = o.layers;
-  mc.num_attention_heads = o.heads;
-  mc.intermediate_size = o.ffn;
-  mc.hidden_dropout_prob = o.dropout;
-  mc.attention_probs_dropout_prob = o.dropout;
-  mc.max_position_embeddings = std::max<int64_t>(512, o.seq);
+  const ModelConfig mc = bench_bert_config(o);
   models::BertForMaskedLM model(mc);
-  model->train();
-
-  std::vector<train::NamedParameter> params;
-  int64_t count = 0;
-  for (auto& item : model->named_parameters(true)) {
-    params.push_back({item.key(), item.value(), !train::is_no_decay_name(item.key()), 1.0});
-    count += item.value().numel();
-  }
-  OptimizerConfig oc;  // torch.optim.AdamW defaults but weight decay 0.01, clip 1.0
-  train::AdamW optimizer(params, oc);
   const EricaConfig objective;  // weights 1, temperature 0.05 (erica.md)
 
   Rng rng(o.seed + 1);
   EricaLosses last;
-  BenchResult result = time_steps(o, erica_step_flops(o), [&](int64_t) {
-    const EricaBatch batch = erica_bench_batch(o, rng);
-    optimizer.zero_grad();
-    last = erica_losses(model, batch, objective);
-    last.total.backward();
-    train::clip_grad_norm(optimizer.parameters(), oc.clip_norm);
-    optimizer.step(oc.lr);
+  BenchResult result = time_training_steps(o, erica_step_flops(o), *model, [&] {
+    last = erica_losses(model, erica_bench_batch(o, rng), objective);
+    return last.total;
   });
-  result.params = count;
   result.has_loss = true;
   result.loss = last.total.item<double>();
   result.loss_terms = {{"mlm", last.mlm.item<double>()}, {"ed", last.ed.item<double>()}, {"rd", last.rd.item<double>()}};

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "cotrain/models/bert/bert.h"
-#include "cotrain/train/adamw.h"
+#include "cotrain/tasks/bench_training.h"
 
 namespace cotrain::tasks {
 
@@ -50,32 +50,13 @@ SyntheticBatch make_batch(const BenchOptions& o, at::Generator& gen) {
 BenchResult bench_mlm(const BenchOptions& o) {
   validate_bench_options(o);
   at::manual_seed(o.seed);
-  ModelConfig mc;
-  mc.vocab_size = o.vocab;
-  mc.hidden_size = o.hidden;
-  mc.num_hidden_layers = o.layers;
-  mc.num_attention_heads = o.heads;
-  mc.intermediate_size = o.ffn;
-  mc.hidden_dropout_prob = o.dropout;
-  mc.attention_probs_dropout_prob = o.dropout;
-  mc.max_position_embeddings = std::max<int64_t>(512, o.seq);
+  ModelConfig mc = bench_bert_config(o);
   models::BertForMaskedLM model(mc);
-  model->train();
-
-  std::vector<train::NamedParameter> params;
-  for (auto& item : model->named_parameters(true))
-    params.push_back({item.key(), item.value(), !train::is_no_decay_name(item.key()), 1.0});
-  OptimizerConfig oc;  // torch.optim.AdamW defaults but weight decay 0.01, clip 1.0
-  train::AdamW optimizer(params, oc);
 
   at::Generator gen = at::detail::createCPUGenerator(o.seed + 1);
-  return time_steps(o, mlm_step_flops(o), [&](int64_t) {
+  return time_training_steps(o, mlm_step_flops(o), *model, [&] {
     SyntheticBatch b = make_batch(o, gen);
-    optimizer.zero_grad();
-    auto out = model->forward(b.input_ids, b.attention_mask, b.token_type_ids, b.labels);
-    out.loss.backward();
-    train::clip_grad_norm(optimizer.parameters(), oc.clip_norm);
-    optimizer.step(oc.lr);
+    return model->forward(b.input_ids, b.attention_mask, b.token_type_ids, b.labels).loss;
   });
 }
 

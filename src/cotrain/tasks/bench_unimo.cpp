@@ -11,7 +11,7 @@
 #include "cotrain/models/unimo/unimo_model.h"
 #include "cotrain/tasks/unimo_batch.h"
 #include "cotrain/tasks/unimo_losses.h"
-#include "cotrain/train/adamw.h"
+#include "cotrain/tasks/bench_training.h"
 
 namespace cotrain::tasks {
 
@@ -133,15 +133,7 @@ BenchResult bench_unimo(const BenchOptions& o) {
   validate_bench_options(o);
   if (o.regions <= 0) fail("bench: --regions must be positive for --task unimo (got {}): every example is an image-text pair", o.regions);
   at::manual_seed(o.seed);
-  ModelConfig mc;
-  mc.vocab_size = o.vocab;
-  mc.hidden_size = o.hidden;
-  mc.num_hidden_layers = o.layers;
-  mc.num_attention_heads = o.heads;
-  mc.intermediate_size = o.ffn;
-  mc.hidden_dropout_prob = o.dropout;
-  mc.attention_probs_dropout_prob = o.dropout;
-  mc.max_position_embeddings = std::max<int64_t>(512, o.seq);
+  ModelConfig mc = bench_bert_config(o);
   mc.type_vocab_size = 1;  // UNIMO has no segments (as make_unimo_task sets it)
   models::UnimoGeometry geometry;
   geometry.region_feature_dim = kUnimoBenchFeatureDim;
@@ -149,33 +141,18 @@ BenchResult bench_unimo(const BenchOptions& o) {
   const UnimoConfig uc{};  // the task's defaults: all four losses, weights 1, learned temperature
   geometry.temperature_init = uc.temperature_init;
   geometry.max_logit_scale = uc.max_logit_scale;
+  // Trained as UnimoTask::parameters(): everything, logit_scale included (learned).
   models::UnimoModel model(mc, geometry);
-  model->train();
-
-  // As UnimoTask::parameters(): everything, logit_scale included (learned).
-  std::vector<train::NamedParameter> params;
-  int64_t count = 0;
-  for (auto& item : model->named_parameters(true)) {
-    params.push_back({item.key(), item.value(), !train::is_no_decay_name(item.key()), 1.0});
-    count += item.value().numel();
-  }
-  OptimizerConfig oc;  // torch.optim.AdamW defaults but weight decay 0.01, clip 1.0
-  train::AdamW optimizer(params, oc);
 
   const objectives::CmclCells cells = in_batch_cells(o.batch);
   at::Generator gen = at::detail::createCPUGenerator(o.seed + 1);
   std::map<std::string, at::Tensor> last;
-  BenchResult result = time_steps(o, unimo_step_flops(o), [&](int64_t) {
-    UnimoBatch b = make_batch(o, gen, cells);
-    optimizer.zero_grad();
-    UnimoLossOutput out = unimo_losses(*model, b, uc);
-    out.terms.at("total").backward();
-    train::clip_grad_norm(optimizer.parameters(), oc.clip_norm);
-    optimizer.step(oc.lr);
+  BenchResult result = time_training_steps(o, unimo_step_flops(o), *model, [&] {
+    UnimoLossOutput out = unimo_losses(*model, make_batch(o, gen, cells), uc);
     last.clear();
     for (const auto& [name, value] : out.terms) last[name] = value.detach();
+    return out.terms.at("total");
   });
-  result.params = count;
   for (const auto& [name, value] : last) {
     if (name == "total") {
       result.has_loss = true;

@@ -9,7 +9,7 @@
 #include "cotrain/models/vilbert/vilbert.h"
 #include "cotrain/objectives/alignment.h"
 #include "cotrain/tasks/vilbert_batch.h"
-#include "cotrain/train/adamw.h"
+#include "cotrain/tasks/bench_training.h"
 
 namespace cotrain::tasks {
 
@@ -133,31 +133,17 @@ BenchResult bench_vilbert(const BenchOptions& o) {
   ModelConfig mc;
   VilbertConfig vc;
   vilbert_bench_configs(o, mc, vc);
+  // Trained as VilbertTask::parameters() without a BERT-initialised text stream: lr scale 1.
   models::VilbertForPretraining model(mc, vc);
-  model->train();
-
-  // As VilbertTask::parameters() without a BERT-initialised text stream: lr scale 1.
-  std::vector<train::NamedParameter> params;
-  int64_t count = 0;
-  for (auto& item : model->named_parameters(true)) {
-    params.push_back({item.key(), item.value(), !train::is_no_decay_name(item.key()), 1.0});
-    count += item.value().numel();
-  }
-  OptimizerConfig oc;  // torch.optim.AdamW defaults but weight decay 0.01, clip 1.0
-  train::AdamW optimizer(params, oc);
 
   at::Generator gen = at::detail::createCPUGenerator(o.seed + 1);
   VilbertLosses last;
-  BenchResult result = time_steps(o, vilbert_step_flops(o), [&](int64_t) {
+  BenchResult result = time_training_steps(o, vilbert_step_flops(o), *model, [&] {
     VilbertBatch b = make_batch(o, vc, gen);
-    optimizer.zero_grad();
     VilbertLosses l = vilbert_losses(run_vilbert(*model, b), b, vc);
-    l.total.backward();
-    train::clip_grad_norm(optimizer.parameters(), oc.clip_norm);
-    optimizer.step(oc.lr);
     last = {l.mlm.detach(), l.region.detach(), l.alignment.detach(), l.total.detach()};
+    return l.total;
   });
-  result.params = count;
   result.has_loss = true;
   result.loss = last.total.item<double>();
   result.loss_terms = {{"mlm", last.mlm.item<double>()},
