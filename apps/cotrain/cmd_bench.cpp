@@ -88,7 +88,7 @@ Runner setup(CLI::App& cmd) {
   };
 }
 
-Registration reg("bench", "time training steps on synthetic batches (mlm)", setup);
+Registration reg("bench", "time training steps on synthetic batches (mlm, erica, unimo, vilbert, peak)", setup);
 
 }  // namespace
 }  // namespace cotrain::app
