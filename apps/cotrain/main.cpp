@@ -2,6 +2,7 @@
 // (cotrain::Error) print one line and exit with code 2.
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,10 +45,24 @@ void settle_thread_pools(char** argv) {
   if (changed) execv("/proc/self/exe", argv);  // on failure, carry on as we are
 }
 
+// Training allocates and frees the same large activations every step (the MLM
+// logits over the vocabulary alone are ~75 MB). glibc serves blocks above its mmap
+// threshold with fresh mappings and hands freed heap tops back to the kernel, so
+// every step paid again for zeroed pages: ~700k page faults and ~15% of the MLM
+// step. Keeping large blocks on the heap and not trimming it lets the next step
+// reuse them (peak memory is what the step needs anyway; measured +2%).
+void keep_freed_memory_for_reuse() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("GLIBC_TUNABLES")) return;  // user's choice
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   settle_thread_pools(argv);
+  keep_freed_memory_for_reuse();
   using namespace cotrain::app;
   CLI::App app{
       "cotrain: contrastive multimodal and knowledge-aware pretraining of Transformers\n"
