@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include "cotrain/models/fast_modules.h"
+#include "cotrain/nn/kernels/cross_entropy.h"
 #include "cotrain/objectives/cmcl.h"
 #include "cotrain/objectives/masked_region.h"
 
@@ -83,16 +85,16 @@ UnimoLossOutput unimo_losses(models::UnimoModelImpl& model, const UnimoBatch& ba
   if (!c.mlm_hidden.empty()) {
     at::Tensor logits = model.mlm_logits(at::cat(c.mlm_hidden, 0));
     at::Tensor labels = at::cat(c.mlm_labels, 0);
-    add("mlm", labels.numel() ? at::cross_entropy_loss(logits, labels) : logits.sum() * 0.0, config.mlm_weight);
+    add("mlm", labels.numel() ? nn::kernels::masked_cross_entropy(logits, labels) : logits.sum() * 0.0, config.mlm_weight);
   }
   if (!c.region_hidden.empty() && (config.mrm_regression || config.mrm_classification)) {
     at::Tensor h = model.region_head->transform(at::cat(c.region_hidden, 0));
     if (config.mrm_regression)
       add("mrm_reg",
-          objectives::mrm_regression_loss(model.region_head->regression->forward(h), at::cat(c.region_targets, 0)),
+          objectives::mrm_regression_loss(models::run_linear(model.region_head->regression, h), at::cat(c.region_targets, 0)),
           config.mrm_regression_weight);
     if (config.mrm_classification && c.classes_everywhere && !model.region_head->classifier.is_empty())
-      add("mrm_cls", objectives::mrm_kl_loss(model.region_head->classifier->forward(h), at::cat(c.region_classes, 0)),
+      add("mrm_cls", objectives::mrm_kl_loss(models::run_linear(model.region_head->classifier, h), at::cat(c.region_classes, 0)),
           config.mrm_classification_weight);
   }
   if (batch.cmcl_images.defined() && batch.cmcl_texts.defined() && batch.cells.image.size(0) > 0) {

@@ -6,6 +6,7 @@
 
 #include "cotrain/core/error.h"
 #include "cotrain/data/mlm_masking.h"
+#include "cotrain/nn/kernels/cross_entropy.h"
 #include "cotrain/objectives/alignment.h"
 #include "cotrain/objectives/masked_region_kl.h"
 
@@ -124,7 +125,7 @@ VilbertLosses vilbert_losses(const models::VilbertForPretrainingImpl::Output& ou
   VilbertLosses l;
   at::Tensor labels = batch.mlm_labels.reshape({-1});
   at::Tensor picked = labels.index_select(0, labels.ne(-100).nonzero().squeeze(1));
-  l.mlm = picked.numel() == 0 ? out.mlm_logits.sum() * 0.0 : at::cross_entropy_loss(out.mlm_logits, picked);
+  l.mlm = picked.numel() == 0 ? out.mlm_logits.sum() * 0.0 : nn::kernels::masked_cross_entropy(out.mlm_logits, picked);
   l.region = config.region_objective == "regression"
                  ? objectives::masked_region_regression_loss(out.region_scores, batch.region_targets,
                                                              batch.region_masked)

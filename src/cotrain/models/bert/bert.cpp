@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "cotrain/models/fast_modules.h"
 #include "cotrain/nn/kernels/attention.h"
 #include "cotrain/nn/kernels/bias_gelu.h"
 #include "cotrain/nn/kernels/cross_entropy.h"
@@ -22,16 +23,6 @@ TORCH_MODULE(Group);
 
 torch::nn::LayerNorm make_layer_norm(int64_t width, double eps) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(eps));
-}
-
-// The module's own parameters through the fast linear (oneDNN) when it is on.
-at::Tensor run_linear(torch::nn::Linear& layer, const at::Tensor& x) {
-  return nn::kernels::fast_linear(x, layer->weight, layer->bias);
-}
-
-// The module's probability and train/eval state through the fast dropout.
-at::Tensor run_dropout(torch::nn::Dropout& dropout, const at::Tensor& x) {
-  return nn::kernels::fast_dropout(x, dropout->options.p(), dropout->is_training());
 }
 }  // namespace
 

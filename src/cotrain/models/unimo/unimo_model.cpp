@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "cotrain/core/error.h"
+#include "cotrain/models/fast_modules.h"
 #include "cotrain/nn/kernels/bias_gelu.h"
 
 namespace cotrain::models {
@@ -27,7 +28,7 @@ UnimoVisualEmbeddingsImpl::UnimoVisualEmbeddingsImpl(const ModelConfig& c, int64
 }
 
 at::Tensor UnimoVisualEmbeddingsImpl::forward(const at::Tensor& features, const at::Tensor& boxes) {
-  return dropout->forward(LayerNorm->forward(feature_dense->forward(features) + box_dense->forward(boxes)));
+  return run_dropout(dropout, LayerNorm->forward(run_linear(feature_dense, features) + run_linear(box_dense, boxes)));
 }
 
 UnimoRegionHeadImpl::UnimoRegionHeadImpl(const ModelConfig& c, const UnimoGeometry& g) {
@@ -104,11 +105,11 @@ UnimoEncoded UnimoModelImpl::forward(const UnimoInputs& in) {
   return out;
 }
 
-at::Tensor UnimoModelImpl::pool_image(const at::Tensor& h_img) { return at::relu(image_pooler->forward(h_img)); }
-at::Tensor UnimoModelImpl::pool_text(const at::Tensor& h_cls) { return at::relu(text_pooler->forward(h_cls)); }
+at::Tensor UnimoModelImpl::pool_image(const at::Tensor& h_img) { return at::relu(run_linear(image_pooler, h_img)); }
+at::Tensor UnimoModelImpl::pool_text(const at::Tensor& h_cls) { return at::relu(run_linear(text_pooler, h_cls)); }
 
 at::Tensor UnimoModelImpl::score(const at::Tensor& pooled_image, const at::Tensor& pooled_text) {
-  return score_dense->forward(score_dropout->forward(pooled_text * pooled_image)).squeeze(-1);
+  return run_linear(score_dense, run_dropout(score_dropout, pooled_text * pooled_image)).squeeze(-1);
 }
 
 at::Tensor UnimoModelImpl::contrastive_scale() { return at::clamp_max(at::exp(logit_scale), geometry.max_logit_scale); }

@@ -7,6 +7,10 @@
 #include <fmt/format.h>
 
 #include "cotrain/core/error.h"
+#include "cotrain/models/fast_modules.h"
+#include "cotrain/nn/kernels/attention.h"
+#include "cotrain/nn/kernels/bias_gelu.h"
+#include "cotrain/nn/kernels/residual_layer_norm.h"
 
 namespace cotrain::models {
 
@@ -69,8 +73,8 @@ VilbertImageEmbeddingsImpl::VilbertImageEmbeddingsImpl(const ModelConfig& text, 
 }
 
 at::Tensor VilbertImageEmbeddingsImpl::forward(const at::Tensor& features, const at::Tensor& locations) {
-  return dropout->forward(
-      LayerNorm->forward(image_embeddings->forward(features) + image_location_embeddings->forward(locations)));
+  return run_dropout(dropout, LayerNorm->forward(run_linear(image_embeddings, features) +
+                                                run_linear(image_location_embeddings, locations)));
 }
 
 // ---------------------------------------------------------------- co-attention
@@ -89,24 +93,15 @@ VilbertBiAttentionImpl::VilbertBiAttentionImpl(const ModelConfig& text, const Vi
 
 VilbertBiAttentionImpl::Output VilbertBiAttentionImpl::forward(const at::Tensor& vision, const at::Tensor& vision_mask,
                                                                const at::Tensor& text, const at::Tensor& text_mask) {
-  auto split = [&](const at::Tensor& x) {  // [B, L, bi] -> [B, heads, L, head_dim]
-    return x.view({x.size(0), x.size(1), heads, head_dim}).transpose(1, 2);
-  };
-  auto merge = [&](const at::Tensor& x) {
-    return x.transpose(1, 2).reshape({x.size(0), x.size(2), heads * head_dim});
-  };
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  at::Tensor q_v = split(query1->forward(vision)), k_v = split(key1->forward(vision)), v_v = split(value1->forward(vision));
-  at::Tensor q_t = split(query2->forward(text)), k_t = split(key2->forward(text)), v_t = split(value2->forward(text));
-  // Text queries over the regions, masked by the image mask.
-  at::Tensor s1 = at::matmul(q_t, k_v.transpose(-1, -2)) * scale;
-  if (vision_mask.defined()) s1 = s1 + vision_mask;
-  // Region queries over the text, masked by the text mask.
-  at::Tensor s2 = at::matmul(q_v, k_t.transpose(-1, -2)) * scale;
-  if (text_mask.defined()) s2 = s2 + text_mask;
+  // Fused (oneDNN, no head transposes) or the ATen composition, by the fast-path switch.
   Output out;
-  out.text_context = merge(at::matmul(dropout1->forward(at::softmax(s1, -1)), v_v));
-  out.vision_context = merge(at::matmul(dropout2->forward(at::softmax(s2, -1)), v_t));
+  // Text queries over the regions, masked by the image mask.
+  out.text_context = nn::kernels::attention(run_linear(query2, text), run_linear(key1, vision), run_linear(value1, vision),
+                                            vision_mask, heads, dropout1->options.p(), dropout1->is_training());
+  // Region queries over the text, masked by the text mask.
+  out.vision_context = nn::kernels::attention(run_linear(query1, vision), run_linear(key2, text),
+                                              run_linear(value2, text), text_mask, heads, dropout2->options.p(),
+                                              dropout2->is_training());
   return out;
 }
 
@@ -123,8 +118,14 @@ std::pair<at::Tensor, at::Tensor> VilbertBiOutputImpl::forward(const at::Tensor&
                                                                const at::Tensor& vision_residual,
                                                                const at::Tensor& text_context,
                                                                const at::Tensor& text_residual) {
-  at::Tensor vision = LayerNorm1->forward(dropout1->forward(dense1->forward(vision_context)) + vision_residual);
-  at::Tensor text = LayerNorm2->forward(dropout2->forward(dense2->forward(text_context)) + text_residual);
+  // Fused dropout + residual + LayerNorm, or the composition, by the fast-path switch.
+  auto add_and_norm = [](torch::nn::Linear& dense, torch::nn::Dropout& dropout, torch::nn::LayerNorm& norm,
+                         const at::Tensor& context, const at::Tensor& residual) {
+    return nn::kernels::residual_dropout_layer_norm(run_linear(dense, context), residual, norm->weight, norm->bias,
+                                                    norm->options.eps(), dropout->options.p(), dropout->is_training());
+  };
+  at::Tensor vision = add_and_norm(dense1, dropout1, LayerNorm1, vision_context, vision_residual);
+  at::Tensor text = add_and_norm(dense2, dropout2, LayerNorm2, text_context, text_residual);
   return {vision, text};
 }
 
@@ -234,10 +235,10 @@ VilbertModelImpl::Output VilbertModelImpl::forward(const at::Tensor& input_ids, 
   Output out;
   std::tie(out.text, out.vision) = encoder->forward(text, text_mask, vision, vision_mask);
   // ReLU poolers on [CLS] and on the IMG token (not BERT's tanh).
-  out.pooled_text = at::relu(t_pooler_dense->forward(out.text.select(1, 0)));
-  out.pooled_vision = at::relu(v_pooler_dense->forward(out.vision.select(1, 0)));
-  out.fused = fusion_dropout->forward(config.fusion == "sum" ? out.pooled_text + out.pooled_vision
-                                                             : out.pooled_text * out.pooled_vision);
+  out.pooled_text = at::relu(run_linear(t_pooler_dense, out.text.select(1, 0)));
+  out.pooled_vision = at::relu(run_linear(v_pooler_dense, out.vision.select(1, 0)));
+  out.fused = run_dropout(fusion_dropout, config.fusion == "sum" ? out.pooled_text + out.pooled_vision
+                                                                 : out.pooled_text * out.pooled_vision);
   return out;
 }
 
@@ -250,7 +251,8 @@ VilbertImageHeadImpl::VilbertImageHeadImpl(const ModelConfig& text, const Vilber
 }
 
 at::Tensor VilbertImageHeadImpl::forward(const at::Tensor& vision) {
-  return decoder->forward(transform_LayerNorm->forward(at::gelu(transform_dense->forward(vision))));
+  return run_linear(decoder, transform_LayerNorm->forward(
+                                 nn::kernels::linear_gelu(vision, transform_dense->weight, transform_dense->bias)));
 }
 
 VilbertForPretrainingImpl::VilbertForPretrainingImpl(const ModelConfig& text, const VilbertConfig& v)
@@ -276,7 +278,7 @@ VilbertForPretrainingImpl::Output VilbertForPretrainingImpl::forward(
     out.mlm_logits = predictions->forward(selected);
   }
   out.region_scores = imagePredictions->forward(out.body.vision);
-  out.alignment_logits = bi_seq_relationship->forward(out.body.fused);
+  out.alignment_logits = run_linear(bi_seq_relationship, out.body.fused);
   return out;
 }
 
