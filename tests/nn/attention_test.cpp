@@ -111,5 +111,42 @@ TEST(Attention, SwitchOffGivesTheComposition) {
   EXPECT_TRUE(at::equal(a, b));
 }
 
+// Packed q|k|v (one [B, T, 3H] projection) against the three slices through the
+// separate fused function and the composition: values and the gradient of the
+// packed tensor, with and without dropout (same seed, so the same mask).
+TEST(Attention, PackedSelfAttentionMatchesSeparateSlices) {
+  at::manual_seed(23);
+  const int64_t B = 2, T = 11, H = 24, heads = 3;
+  const Inputs in = make_inputs(B, T, T, H);
+  const at::Tensor qkv_in = at::randn({B, T, 3 * H});
+  for (double p : {0.0, 0.25}) {
+    auto run_packed = [&](bool fast) {
+      FastPathsGuard guard(fast);
+      at::Tensor qkv = qkv_in.clone().requires_grad_(true);
+      at::manual_seed(9);
+      at::Tensor c = packed_self_attention(qkv, in.mask, heads, p, true);
+      c.backward(in.dcontext);
+      return std::vector<at::Tensor>{c.detach(), qkv.grad()};
+    };
+    at::Tensor qkv = qkv_in.clone().requires_grad_(true);
+    at::manual_seed(9);
+    at::Tensor c = fused_attention(qkv.narrow(2, 0, H), qkv.narrow(2, H, H), qkv.narrow(2, 2 * H, H), in.mask, heads,
+                                   p, true);
+    c.backward(in.dcontext);
+    auto packed = run_packed(true);
+    EXPECT_LT(max_rel_diff(packed[0], c), 1e-6) << "context, p " << p;
+    EXPECT_LT(max_rel_diff(packed[1], qkv.grad()), 1e-6) << "dqkv, p " << p;
+    if (p == 0.0) {  // the composition draws its own dropout mask
+      auto reference = run_packed(false);
+      EXPECT_LT(max_rel_diff(packed[0], reference[0]), 2e-6) << "context against the composition";
+      EXPECT_LT(max_rel_diff(packed[1], reference[1]), 2e-6) << "dqkv against the composition";
+    }
+  }
+}
+
+TEST(Attention, PackedSelfAttentionRefusesAWidthNotThreeTimesH) {
+  EXPECT_THROW(packed_self_attention(at::randn({1, 4, 10}), {}, 2, 0.0, false), std::exception);
+}
+
 }  // namespace
 }  // namespace cotrain::nn::kernels

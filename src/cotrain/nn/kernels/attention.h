@@ -15,6 +15,13 @@ namespace cotrain::nn::kernels {
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& additive_mask,
                      int64_t heads, double dropout_p, bool training);
 
+// Self-attention from one packed projection: qkv [B, T, 3H] holds q, k and v side
+// by side along the last dim (the input times the three weights stacked). Same
+// result as attention() on the three slices; the fused path reads them in place
+// and returns their gradients in one [B, T, 3H] tensor.
+at::Tensor packed_self_attention(const at::Tensor& qkv, const at::Tensor& additive_mask, int64_t heads,
+                                 double dropout_p, bool training);
+
 // The ATen composition, exactly as the BERT layers wrote it before the fused path.
 at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                const at::Tensor& additive_mask, int64_t heads, double dropout_p, bool training);
