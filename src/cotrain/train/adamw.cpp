@@ -1,6 +1,7 @@
 #include "cotrain/train/adamw.h"
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 #include <c10/core/GradMode.h>
 
 #include <cmath>
@@ -24,11 +25,13 @@ AdamW::AdamW(std::vector<NamedParameter> params, const OptimizerConfig& config)
     : params_(std::move(params)), exp_avg_(params_.size()), exp_avg_sq_(params_.size()), config_(config) {}
 
 void AdamW::zero_grad() {
+  RECORD_USER_SCOPE("cotrain::zero_grad");
   for (auto& p : params_)
     if (p.param.grad().defined()) p.param.mutable_grad().zero_();
 }
 
 void AdamW::step(double lr) {
+  RECORD_USER_SCOPE("cotrain::adamw_step");  // named in profiles
   c10::NoGradGuard no_grad;
   ++step_;
   const double b1 = config_.beta1, b2 = config_.beta2;
@@ -91,6 +94,7 @@ void AdamW::load_state(const io::TensorMap& state, int64_t step_count) {
 }
 
 double clip_grad_norm(const std::vector<NamedParameter>& params, double max_norm) {
+  RECORD_USER_SCOPE("cotrain::clip_grad_norm");
   c10::NoGradGuard no_grad;
   double total = 0;
   for (const auto& p : params)

@@ -1,6 +1,7 @@
 #include "cotrain/nn/kernels/attention.h"
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
@@ -75,6 +76,7 @@ void save_dropout(AutogradContext* ctx, int64_t heads, double p, uint64_t seed) 
 struct AttentionFunction : torch::autograd::Function<AttentionFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q_in, const at::Tensor& k_in,
                             const at::Tensor& v_in, const at::Tensor& mask, int64_t heads, double p, bool training) {
+    RECORD_USER_SCOPE("cotrain::attention");  // named in profiles (backward: its CppNode)
     at::Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
     const double used_p = training && p > 0 ? p : 0.0;
     const uint64_t seed = used_p > 0 ? draw_seed() : 0;
@@ -114,6 +116,7 @@ HeadViews packed_heads(const at::Tensor& qkv, int64_t heads) {
 struct PackedAttentionFunction : torch::autograd::Function<PackedAttentionFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& qkv_in, const at::Tensor& mask, int64_t heads,
                             double p, bool training) {
+    RECORD_USER_SCOPE("cotrain::packed_attention");  // named in profiles (backward: its CppNode)
     at::Tensor qkv = qkv_in.contiguous();
     const int64_t H = qkv.size(2) / 3;
     const double used_p = training && p > 0 ? p : 0.0;

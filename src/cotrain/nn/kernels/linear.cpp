@@ -1,6 +1,7 @@
 #include "cotrain/nn/kernels/linear.h"
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "cotrain/nn/fast_paths.h"
@@ -17,6 +18,7 @@ struct LinearFunction : torch::autograd::Function<LinearFunction> {
   // bf16: operands rounded to bfloat16 for all three products (see fast_paths.h).
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
                             const at::Tensor& bias, bool bf16) {
+    RECORD_USER_SCOPE("cotrain::linear");  // named in profiles (backward: its CppNode)
     const int64_t in = weight.size(1), out = weight.size(0);
     at::Tensor x2 = x.reshape({-1, in}).contiguous();
     at::Tensor w = weight.contiguous();
