@@ -83,6 +83,7 @@ Runner setup(CLI::App& cmd) {
     nlohmann::json j = tasks::bench_json(*o, result);
     j["fast_paths"] = *fast;
     j["bf16"] = *bf16;
+    j["kernel_threads"] = nn::kernel_threads();  // what the fused kernels really ran on
     std::cout << j.dump() << std::endl;
     return 0;
   };

@@ -1,5 +1,8 @@
 #include "cotrain/nn/fast_paths.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -32,5 +35,17 @@ void set_bf16_matmul(bool enabled) { bf16_flag().store(enabled, std::memory_orde
 
 bool fast_paths_enabled() { return flag().load(std::memory_order_relaxed); }
 void set_fast_paths(bool enabled) { flag().store(enabled, std::memory_order_relaxed); }
+
+int kernel_threads() {
+  std::atomic<int> most{1};
+  // Grain 1 over as many items as threads: every thread of the pool gets one.
+  at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) {
+    const int mine = at::get_thread_num() + 1;
+    int seen = most.load();
+    while (mine > seen && !most.compare_exchange_weak(seen, mine)) {
+    }
+  });
+  return most.load();
+}
 
 }  // namespace cotrain::nn

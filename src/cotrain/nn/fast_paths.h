@@ -17,6 +17,12 @@ void set_fast_paths(bool enabled);
 bool bf16_matmul_enabled();
 void set_bf16_matmul(bool enabled);
 
+// How many threads an at::parallel_for inside the fused kernels really gets (at
+// most at::get_num_threads()). LibTorch defines parallel_for inline over OpenMP, so
+// kernels compiled without -fopenmp silently run on one thread; the tests and
+// `cotrain bench` check this.
+int kernel_threads();
+
 // Restores the previous setting when it goes out of scope (tests, comparisons).
 class FastPathsGuard {
  public:
