@@ -37,6 +37,9 @@ Runner setup(CLI::App& cmd) {
   cmd.add_option("--mask-prob", o->mask_prob, "fraction of positions predicted (mlm)")->default_val(0.15);
   cmd.add_option("--dropout", o->dropout, "dropout probability")->default_val(0.1);
   cmd.add_option("--seed", o->seed, "seed of weights, batches and dropout")->default_val(1);
+  cmd.add_option("--profile", o->profile,
+                 "after timing, run one more step under LibTorch's profiler and write it to this\n"
+                 "chrome://tracing file (not counted; bench/profile_summary.py FILE: self time per op)");
   cmd.add_option("--fast-paths", *fast, "oneDNN products and fused kernels: on or off")
       ->check(CLI::IsMember({"on", "off"}))
       ->default_val("on");

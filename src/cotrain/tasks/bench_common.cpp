@@ -4,8 +4,11 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 
 #include "cotrain/core/error.h"
 
@@ -41,6 +44,8 @@ void validate_bench_options(const BenchOptions& o) {
   if (o.hidden % o.heads != 0) fail("bench: --heads ({}) must divide --hidden ({})", o.heads, o.hidden);
   if (o.mask_prob <= 0 || o.mask_prob > 1) fail("bench: --mask-prob must be in (0, 1] (got {})", o.mask_prob);
   if (o.dropout < 0 || o.dropout >= 1) fail("bench: --dropout must be in [0, 1) (got {})", o.dropout);
+  if (!o.profile.empty() && !std::ofstream(o.profile))  // before minutes of timing, not after
+    fail("bench: --profile {}: cannot write there ({})", o.profile, std::strerror(errno));
 }
 
 BenchResult time_steps(const BenchOptions& options, double flops_per_step, const std::function<void(int64_t)>& step) {
@@ -62,10 +67,12 @@ BenchResult time_steps(const BenchOptions& options, double flops_per_step, const
   r.flops_per_step = flops_per_step;
   r.gflops = flops_per_step / (r.median_ms / 1000.0) / 1e9;
   r.peak_rss_mb = peak_rss_mb();
-  // COTRAIN_BENCH_PROFILE=trace.json: one more step under LibTorch's profiler, as a
-  // chrome://tracing file (bench/profile_summary.py sums it per operator).
-  if (const char* trace = std::getenv("COTRAIN_BENCH_PROFILE")) {
-    torch::autograd::profiler::RecordProfile guard{std::string(trace)};
+  // --profile FILE (or COTRAIN_BENCH_PROFILE=FILE): one more step under LibTorch's
+  // profiler, as a chrome://tracing file (bench/profile_summary.py sums it per operator).
+  const char* from_env = std::getenv("COTRAIN_BENCH_PROFILE");
+  const std::string trace = !options.profile.empty() ? options.profile : from_env ? from_env : "";
+  if (!trace.empty()) {
+    torch::autograd::profiler::RecordProfile guard{trace};
     step(options.warmup + options.steps);
   }
   return r;

@@ -22,6 +22,7 @@ struct BenchOptions {
   double mask_prob = 0.15;     // fraction of token positions predicted
   double dropout = 0.1;
   uint64_t seed = 1;
+  std::string profile;          // chrome://tracing file of one more step; empty: none
 };
 
 struct BenchResult {
