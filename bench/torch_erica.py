@@ -35,8 +35,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_steps import time_training_steps
-from torch_mlm import Layer
+from torch_steps import adamw_like_cotrain, time_training_steps
+from torch_mlm import Layer, init_like_bert
 
 MENTIONS = 3          # per entity
 MENTION_TOKENS = 2
@@ -63,13 +63,7 @@ class EricaBert(nn.Module):
         self.head_dense = nn.Linear(a.hidden, a.hidden)
         self.head_ln = nn.LayerNorm(a.hidden, eps=1e-12)
         self.head_bias = nn.Parameter(torch.zeros(a.vocab))
-        for name, p in self.named_parameters():
-            if "ln" in name:
-                nn.init.ones_(p) if name.endswith("weight") else nn.init.zeros_(p)
-            elif name.endswith("bias"):
-                nn.init.zeros_(p)
-            else:
-                nn.init.normal_(p, 0.0, 0.02)
+        init_like_bert(self)
 
     def forward(self, ids, labels):
         b, t = ids.shape
@@ -273,10 +267,7 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     model = EricaBert(a).train()
-    decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "ln" in n)]
-    no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "ln" in n]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+    opt = adamw_like_cotrain(model, lambda n, p: n.endswith("bias") or "ln" in n)
     gen = torch.Generator().manual_seed(a.seed + 1)
     rng = random.Random(a.seed + 1)
     def forward():

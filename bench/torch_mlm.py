@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_steps import time_training_steps
+from torch_steps import adamw_like_cotrain, time_training_steps
 
 
 class SelfAttention(nn.Module):
@@ -52,6 +52,21 @@ class Layer(nn.Module):
         return self.ln2(a + self.dropout(self.ffn_out(F.gelu(self.ffn_in(a)))))
 
 
+def init_like_bert(model, keep=()):
+    """BERT's initialisation, as cotrain's init_bert_weights: N(0, 0.02) weights and
+    embeddings, zero biases, LayerNorm (modules named *ln*) ones and zeros; names in
+    keep are left as constructed."""
+    for name, p in model.named_parameters():
+        if name in keep:
+            continue
+        if "ln" in name:
+            nn.init.ones_(p) if name.endswith("weight") else nn.init.zeros_(p)
+        elif name.endswith("bias"):
+            nn.init.zeros_(p)
+        else:
+            nn.init.normal_(p, 0.0, 0.02)
+
+
 class BertMLM(nn.Module):
     def __init__(self, a):
         super().__init__()
@@ -64,13 +79,7 @@ class BertMLM(nn.Module):
         self.head_dense = nn.Linear(a.hidden, a.hidden)
         self.head_ln = nn.LayerNorm(a.hidden, eps=1e-12)
         self.head_bias = nn.Parameter(torch.zeros(a.vocab))
-        for name, p in self.named_parameters():
-            if "ln" in name:
-                nn.init.ones_(p) if name.endswith("weight") else nn.init.zeros_(p)
-            elif name.endswith("bias"):
-                nn.init.zeros_(p)
-            else:
-                nn.init.normal_(p, 0.0, 0.02)
+        init_like_bert(self)
 
     def forward(self, ids, attention_mask, token_types, labels):
         b, t = ids.shape
@@ -120,10 +129,7 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     model = BertMLM(a).train()
-    decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "ln" in n)]
-    no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "ln" in n]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+    opt = adamw_like_cotrain(model, lambda n, p: n.endswith("bias") or "ln" in n)
     gen = torch.Generator().manual_seed(a.seed + 1)
     time_training_steps(a, "mlm", model, opt, lambda: (model(*make_batch(a, gen)), {}), step_flops(a))
 

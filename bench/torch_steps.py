@@ -10,6 +10,15 @@ import time
 import torch
 
 
+def adamw_like_cotrain(model, no_decay):
+    """torch.optim.AdamW with cotrain's bench settings: lr 1e-4, betas (0.9, 0.999),
+    eps 1e-8, weight decay 0.01 except for the parameters no_decay(name, param) names."""
+    named = list(model.named_parameters())
+    return torch.optim.AdamW([{"params": [p for n, p in named if not no_decay(n, p)], "weight_decay": 0.01},
+                              {"params": [p for n, p in named if no_decay(n, p)], "weight_decay": 0.0}],
+                             lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+
+
 def time_training_steps(a, task, model, opt, forward, flops_per_step):
     """forward() makes a batch and returns (loss, {term name: loss tensor})."""
     times = []

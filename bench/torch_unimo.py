@@ -29,8 +29,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_steps import time_training_steps
-from torch_mlm import Layer
+from torch_steps import adamw_like_cotrain, time_training_steps
+from torch_mlm import Layer, init_like_bert
 
 FEATURE_DIM = 2048  # bottom-up-attention region features
 CLASSES = 1601      # Visual Genome detector classes
@@ -63,15 +63,7 @@ class Unimo(nn.Module):
         self.region_regression = nn.Linear(h, FEATURE_DIM)
         self.region_classifier = nn.Linear(h, CLASSES)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / TEMPERATURE)))
-        for name, p in self.named_parameters():
-            if name == "logit_scale":
-                continue
-            if "ln" in name:
-                nn.init.ones_(p) if name.endswith("weight") else nn.init.zeros_(p)
-            elif name.endswith("bias"):
-                nn.init.zeros_(p)
-            else:
-                nn.init.normal_(p, 0.0, 0.02)
+        init_like_bert(self, keep=("logit_scale",))
 
     def embed_image(self, features, boxes):
         b = features.shape[0]
@@ -186,10 +178,7 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     model = Unimo(a).train()
-    no_decay = lambda n: n.endswith("bias") or "ln" in n or n == "logit_scale"
-    opt = torch.optim.AdamW([{"params": [p for n, p in model.named_parameters() if not no_decay(n)], "weight_decay": 0.01},
-                             {"params": [p for n, p in model.named_parameters() if no_decay(n)], "weight_decay": 0.0}],
-                            lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+    opt = adamw_like_cotrain(model, lambda n, p: n.endswith("bias") or "ln" in n or n == "logit_scale")
     gen = torch.Generator().manual_seed(a.seed + 1)
     time_training_steps(a, "unimo", model, opt, lambda: model(*make_batch(a, gen)), step_flops(a))
 

@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_steps import time_training_steps
+from torch_steps import adamw_like_cotrain, time_training_steps
 from torch_mlm import Layer  # the post-LayerNorm BERT layer (self-attention + feed-forward)
 
 FEATURE_DIM = 2048
@@ -231,11 +231,8 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     model = VilbertPretraining(a).train()
-    no_decay = lambda n, p: n.endswith("bias") or p.dim() == 1  # biases and LayerNorm weights
-    named = list(model.named_parameters())
-    opt = torch.optim.AdamW([{"params": [p for n, p in named if not no_decay(n, p)], "weight_decay": 0.01},
-                             {"params": [p for n, p in named if no_decay(n, p)], "weight_decay": 0.0}],
-                            lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+    # biases and LayerNorm weights
+    opt = adamw_like_cotrain(model, lambda n, p: n.endswith("bias") or p.dim() == 1)
     gen = torch.Generator().manual_seed(a.seed + 1)
     def forward():
         loss, (mlm, region, alignment) = model(*make_batch(a, gen))

@@ -10,14 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "cli_json.h"
+#include "bench_test_util.h"
 #include "cotrain/data/mlm_masking.h"
 #include "cotrain/tasks/bench_erica.h"
 #include "support/support.h"
 
 namespace {
 
-using cotrain::testing::last_json_line;
 using cotrain::tasks::BenchOptions;
 
 BenchOptions tiny(int64_t entities, double mask_prob) {
@@ -45,21 +44,8 @@ std::vector<std::string> size_args(const BenchOptions& o) {
           "--mask-prob", std::to_string(o.mask_prob), "--steps", "1", "--warmup", "0", "--threads", "1"};
 }
 
-nlohmann::json run_cotrain_bench(const BenchOptions& o) {
-  std::vector<std::string> args = {"bench", "--task", "erica"};
-  for (const auto& a : size_args(o)) args.push_back(a);
-  auto r = cotrain::testing::run_cotrain(args);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return last_json_line(r.output);
-}
-
-nlohmann::json run_torch_bench(const BenchOptions& o) {
-  std::string command = "/usr/bin/python3 '" + cotrain::testing::source_path("bench/torch_erica.py") + "'";
-  for (const auto& a : size_args(o)) command += " " + a;
-  auto r = cotrain::testing::run_shell(command);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return last_json_line(r.output);
-}
+nlohmann::json run_cotrain_bench(const BenchOptions& o) { return cotrain::testing::cotrain_bench_json("erica", size_args(o)); }
+nlohmann::json run_torch_bench(const BenchOptions& o) { return cotrain::testing::torch_bench_json("erica", size_args(o)); }
 
 // BERT with its pooler and the MLM head (decoder tied to the word embeddings, own bias).
 int64_t architecture_parameter_count(const BenchOptions& o) {

@@ -8,12 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "cli_json.h"
+#include "bench_test_util.h"
 #include "support/support.h"
 
 namespace {
-
-using cotrain::testing::last_json_line;
 
 struct Sizes {
   int64_t layers, hidden, heads, ffn, vocab, seq, regions, batch;
@@ -27,21 +25,8 @@ std::vector<std::string> size_args(const Sizes& s) {
           std::to_string(s.mask_prob), "--steps", "1", "--warmup", "0", "--threads", "1"};
 }
 
-nlohmann::json run_cotrain_bench(const Sizes& s) {
-  std::vector<std::string> args = {"bench", "--task", "unimo"};
-  for (const auto& a : size_args(s)) args.push_back(a);
-  auto r = cotrain::testing::run_cotrain(args);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return last_json_line(r.output);
-}
-
-nlohmann::json run_torch_bench(const Sizes& s) {
-  std::string command = "/usr/bin/python3 '" + cotrain::testing::source_path("bench/torch_unimo.py") + "'";
-  for (const auto& a : size_args(s)) command += " " + a;
-  auto r = cotrain::testing::run_shell(command);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return last_json_line(r.output);
-}
+nlohmann::json run_cotrain_bench(const Sizes& s) { return cotrain::testing::cotrain_bench_json("unimo", size_args(s)); }
+nlohmann::json run_torch_bench(const Sizes& s) { return cotrain::testing::torch_bench_json("unimo", size_args(s)); }
 
 // Parameters of the model the spec describes (shared/spec/unimo.md), 2048-d region
 // features and 1601 detector classes, the decoder tied to the word embeddings.

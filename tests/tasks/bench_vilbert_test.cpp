@@ -9,12 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "cli_json.h"
+#include "bench_test_util.h"
 #include "support/support.h"
 
 namespace {
-
-using cotrain::testing::last_json_line;
 
 struct VilbertSizes {
   int64_t layers, hidden, heads, ffn, vocab, seq, regions, batch;
@@ -29,21 +27,15 @@ std::vector<std::string> vilbert_size_args(const VilbertSizes& s) {
 }
 
 nlohmann::json cotrain_vilbert_bench(const VilbertSizes& s, const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"bench", "--task", "vilbert"};
-  for (const auto& a : vilbert_size_args(s)) args.push_back(a);
-  for (const auto& a : extra) args.push_back(a);
-  auto r = cotrain::testing::run_cotrain(args);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return last_json_line(r.output);
+  std::vector<std::string> args = vilbert_size_args(s);
+  args.insert(args.end(), extra.begin(), extra.end());
+  return cotrain::testing::cotrain_bench_json("vilbert", args);
 }
 
 nlohmann::json torch_vilbert_bench(const VilbertSizes& s) {
-  std::string command = "/usr/bin/python3 '" + cotrain::testing::source_path("bench/torch_vilbert.py") + "'";
-  for (const auto& a : vilbert_size_args(s)) command += " " + a;
-  command += " --steps 1 --warmup 0";
-  auto r = cotrain::testing::run_shell(command);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return last_json_line(r.output);
+  std::vector<std::string> args = vilbert_size_args(s);
+  args.insert(args.end(), {"--steps", "1", "--warmup", "0"});
+  return cotrain::testing::torch_bench_json("vilbert", args);
 }
 
 // vilbert.md's pretraining model with the bench's mapping: L text layers (width H,
