@@ -14,15 +14,7 @@
 namespace cotrain::tasks {
 
 void vilbert_bench_configs(const BenchOptions& o, ModelConfig& text, VilbertConfig& v) {
-  text = ModelConfig{};
-  text.vocab_size = o.vocab;
-  text.hidden_size = o.hidden;
-  text.num_hidden_layers = o.layers;
-  text.num_attention_heads = o.heads;
-  text.intermediate_size = o.ffn;
-  text.hidden_dropout_prob = o.dropout;
-  text.attention_probs_dropout_prob = o.dropout;
-  text.max_position_embeddings = std::max<int64_t>(512, o.seq);
+  text = bench_bert_config(o);
   v = VilbertConfig{};
   v.v_feature_size = kVilbertBenchFeatureDim;
   v.v_target_size = kVilbertBenchClasses;

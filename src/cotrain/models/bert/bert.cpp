@@ -78,7 +78,7 @@ at::Tensor BertEmbeddingsImpl::forward_embeds(const at::Tensor& word_embeds, con
 // ---------------------------------------------------------------- attention
 
 BertSelfAttentionImpl::BertSelfAttentionImpl(const ModelConfig& c)
-    : heads(c.num_attention_heads), head_dim(c.hidden_size / c.num_attention_heads) {
+    : heads(c.num_attention_heads) {
   query = register_module("query", torch::nn::Linear(c.hidden_size, c.hidden_size));
   key = register_module("key", torch::nn::Linear(c.hidden_size, c.hidden_size));
   value = register_module("value", torch::nn::Linear(c.hidden_size, c.hidden_size));

@@ -37,7 +37,7 @@ TORCH_MODULE(BertEmbeddings);
 struct BertSelfAttentionImpl : torch::nn::Module {
   explicit BertSelfAttentionImpl(const ModelConfig& config);
   at::Tensor forward(const at::Tensor& hidden, const at::Tensor& additive_mask);
-  int64_t heads, head_dim;
+  int64_t heads;
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
   torch::nn::Dropout dropout{nullptr};
 };

@@ -2,8 +2,6 @@
 
 #include <ATen/ATen.h>
 
-#include <cmath>
-
 #include <fmt/format.h>
 
 #include "cotrain/core/error.h"
@@ -80,7 +78,7 @@ at::Tensor VilbertImageEmbeddingsImpl::forward(const at::Tensor& features, const
 // ---------------------------------------------------------------- co-attention
 
 VilbertBiAttentionImpl::VilbertBiAttentionImpl(const ModelConfig& text, const VilbertConfig& v)
-    : heads(v.bi_num_attention_heads), head_dim(v.bi_hidden_size / v.bi_num_attention_heads) {
+    : heads(v.bi_num_attention_heads) {
   query1 = register_module("query1", torch::nn::Linear(v.v_hidden_size, v.bi_hidden_size));
   key1 = register_module("key1", torch::nn::Linear(v.v_hidden_size, v.bi_hidden_size));
   value1 = register_module("value1", torch::nn::Linear(v.v_hidden_size, v.bi_hidden_size));

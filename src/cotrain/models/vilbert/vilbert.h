@@ -44,7 +44,7 @@ struct VilbertBiAttentionImpl : torch::nn::Module {
   };
   Output forward(const at::Tensor& vision, const at::Tensor& vision_mask, const at::Tensor& text,
                  const at::Tensor& text_mask);
-  int64_t heads, head_dim;
+  int64_t heads;
   torch::nn::Linear query1{nullptr}, key1{nullptr}, value1{nullptr};  // vision
   torch::nn::Linear query2{nullptr}, key2{nullptr}, value2{nullptr};  // text
   torch::nn::Dropout dropout1{nullptr}, dropout2{nullptr};
