@@ -83,16 +83,9 @@ void expect_first_step_losses(const nlohmann::json& j, const BenchOptions& o, co
 
 void expect_same_model(const BenchOptions& o) {
   const nlohmann::json ours = run_cotrain_bench(o), theirs = run_torch_bench(o);
-  ASSERT_TRUE(ours.contains("params")) << ours.dump();
-  ASSERT_TRUE(theirs.contains("params")) << theirs.dump();
-  EXPECT_EQ(ours["params"].get<int64_t>(), architecture_parameter_count(o));
-  EXPECT_EQ(theirs["params"].get<int64_t>(), architecture_parameter_count(o));
+  cotrain::testing::expect_same_counts(ours, theirs, architecture_parameter_count(o), "erica");
   const double flops = ours["gflop_per_step"].get<double>();
   EXPECT_NEAR(flops * 1e9, cotrain::tasks::erica_step_flops(o), 1e-6 * flops * 1e9);
-  EXPECT_NEAR(theirs["gflop_per_step"].get<double>(), flops, 1e-12 * flops);
-  EXPECT_EQ(ours["task"], "erica");
-  EXPECT_EQ(theirs["task"], "erica");
-  EXPECT_EQ(ours["all_step_ms"].size(), 1u);
   expect_first_step_losses(ours, o, "cotrain");
   expect_first_step_losses(theirs, o, "torch_erica.py");
 }

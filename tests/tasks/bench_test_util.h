@@ -28,4 +28,20 @@ inline nlohmann::json torch_bench_json(const std::string& task, const std::vecto
   return last_json_line(r.output);
 }
 
+// What a task's bench and its twin must agree on: the parameter count the
+// architecture gives, one FLOP count, the task's name, one timed step.
+inline void expect_same_counts(const nlohmann::json& ours, const nlohmann::json& theirs, int64_t architecture_params,
+                               const std::string& task) {
+  ASSERT_TRUE(ours.contains("params")) << ours.dump();
+  ASSERT_TRUE(theirs.contains("params")) << theirs.dump();
+  EXPECT_EQ(ours["params"].get<int64_t>(), architecture_params);
+  EXPECT_EQ(theirs["params"].get<int64_t>(), architecture_params);
+  const double flops = ours["gflop_per_step"].get<double>();
+  EXPECT_GT(flops, 0);
+  EXPECT_NEAR(theirs["gflop_per_step"].get<double>(), flops, 1e-12 * flops);
+  EXPECT_EQ(ours["task"], task);
+  EXPECT_EQ(theirs["task"], task);
+  EXPECT_EQ(ours["all_step_ms"].size(), 1u);
+}
+
 }  // namespace cotrain::testing

@@ -73,15 +73,7 @@ void expect_first_step_losses(const nlohmann::json& j, const Sizes& s, const std
 
 void expect_same_model(const Sizes& s) {
   const nlohmann::json ours = run_cotrain_bench(s), theirs = run_torch_bench(s);
-  ASSERT_TRUE(ours.contains("params")) << ours.dump();
-  ASSERT_TRUE(theirs.contains("params")) << theirs.dump();
-  EXPECT_EQ(ours["params"].get<int64_t>(), spec_parameter_count(s));
-  EXPECT_EQ(theirs["params"].get<int64_t>(), spec_parameter_count(s));
-  const double flops = ours["gflop_per_step"].get<double>();
-  EXPECT_GT(flops, 0);
-  EXPECT_NEAR(theirs["gflop_per_step"].get<double>(), flops, 1e-12 * flops);
-  EXPECT_EQ(ours["task"], "unimo");
-  EXPECT_EQ(ours["all_step_ms"].size(), 1u);
+  cotrain::testing::expect_same_counts(ours, theirs, spec_parameter_count(s), "unimo");
   expect_first_step_losses(ours, s, "cotrain");
   expect_first_step_losses(theirs, s, "torch_unimo.py");
 }
